@@ -1,0 +1,21 @@
+"""The ``pixelfes`` command line: apply, demo, models, train, evaluate, serve."""
+
+from __future__ import annotations
+
+import click
+
+from pixelfes import __version__
+from pixelfes.cli.apply import apply
+from pixelfes.cli.demo import demo
+from pixelfes.cli.models import models
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pixelfes")
+def main() -> None:
+    """Change the facial expression on photos and videos with tiny per-pixel models."""
+
+
+main.add_command(apply)
+main.add_command(demo)
+main.add_command(models)
