@@ -1,0 +1,19 @@
+"""Datasets: expression names, pair discovery, subject-disjoint splits and aligned loading."""
+
+from __future__ import annotations
+
+from pixelfes.data.expressions import BASIC_EXPRESSIONS, EXPRESSIONS, normalise_expression
+from pixelfes.data.sources import DATASETS, Pair, dataset_dir, find_pairs
+from pixelfes.data.splits import subject_kfold, subject_train_test_split
+
+__all__ = [
+    "BASIC_EXPRESSIONS",
+    "DATASETS",
+    "EXPRESSIONS",
+    "Pair",
+    "dataset_dir",
+    "find_pairs",
+    "normalise_expression",
+    "subject_kfold",
+    "subject_train_test_split",
+]
