@@ -1,0 +1,135 @@
+"""Pixel-RR: one ridge regression (weight and bias) per pixel location (Eq. 3-6)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pixelfes.models._validation import check_choice, check_positive, to_unit
+from pixelfes.models.base import BaseImageModel, expect_shape
+
+if TYPE_CHECKING:
+    from pixelfes.models.lookup_table import PixelLookupTable
+
+CHANNEL_MODES = ("shared", "independent")
+_CHUNK = 16  # images converted to float64 at a time while accumulating the sums
+
+
+def pixel_moments(X4: np.ndarray, T4: np.ndarray, shared: bool) -> tuple[np.ndarray, ...]:
+    """Per-location sums (n, sum x, sum x^2, sum t, sum t x) in float64.
+
+    Parameters
+    ----------
+    X4, T4 : ndarray of shape (N, H, W, C)
+        Inputs and targets (uint8 or float).
+    shared : bool
+        Also sum over the channel axis (one model per location for all channels).
+
+    Returns
+    -------
+    tuple of ndarray of shape (H, W, C) or (H, W, 1)
+        ``n, sx, sxx, st, stx``; ``n`` is a scalar count.
+    """
+    sums = np.zeros((4, *X4.shape[1:]))  # sx, sxx, stx, st
+    for start in range(0, X4.shape[0], _CHUNK):
+        x = to_unit(X4[start : start + _CHUNK])
+        t = to_unit(T4[start : start + _CHUNK])
+        sums[0] += x.sum(axis=0)
+        sums[3] += t.sum(axis=0)
+        t *= x
+        sums[2] += t.sum(axis=0)
+        x *= x
+        sums[1] += x.sum(axis=0)
+    sx, sxx, stx, st = sums[0], sums[1], sums[2], sums[3]
+    n = float(X4.shape[0])
+    if shared:
+        n *= X4.shape[3]
+        sx, sxx, stx, st = (s.sum(axis=-1, keepdims=True) for s in (sx, sxx, stx, st))
+    return n, sx, sxx, st, stx
+
+
+class PixelRidge(BaseImageModel):
+    """Pixel-based ridge regression (Pixel-RR): ``y_p = w_p x_p + b_p`` at every pixel.
+
+    Each output pixel is predicted from the single input pixel at the same location.
+    ``(w_p, b_p)`` minimise Eq. 3, ``1/2 ||w_p x_p + b_p 1 - t_p||^2 + alpha/2 (w_p^2 +
+    b_p^2)`` (the bias is regularised), solved in closed form by the 2x2 system of Eq. 6
+    for all pixels at once.
+
+    Parameters
+    ----------
+    alpha : float, default=0.4
+        Ridge penalty (the paper's lambda), > 0.
+    channels : {"shared", "independent"}, default="shared"
+        "shared": one (w, b) per location for all colour channels (normal equations
+        summed over channels; 2 H W parameters, the paper's count). "independent": one
+        (w, b) per channel and location (2 H W C parameters).
+
+    Attributes
+    ----------
+    coef_ : ndarray of float32, shape (H, W, 1) or (H, W, C)
+        Per-pixel weights w_p.
+    intercept_ : ndarray of float32, same shape as coef_
+        Per-pixel biases b_p.
+    image_shape_ : tuple (H, W, C)
+        Shape of one training image (C = 1 for grayscale).
+
+    Notes
+    -----
+    Intensities are on the [0, 1] scale (uint8 divided by 255). N = 1 is allowed:
+    the penalty makes every system solvable, and the fit shrinks towards zero.
+
+    References
+    ----------
+    .. [1] Khan, Akram, Mahmood, Ashraf, Murtaza. "Pixel-based Facial Expression
+       Synthesis", Section III, Eq. 3-6.
+    """
+
+    _param_names = ("alpha", "channels")
+    _array_names = ("coef_", "intercept_")
+
+    def __init__(self, alpha: float = 0.4, channels: str = "shared") -> None:
+        self.alpha = alpha
+        self.channels = channels
+
+    def _check_hyper_parameters(self) -> None:
+        check_positive(self.alpha, "alpha")
+        check_choice(self.channels, "channels", CHANNEL_MODES)
+
+    def _fit(self, X4: np.ndarray, T4: np.ndarray) -> None:
+        lam = float(self.alpha)
+        n, sx, sxx, st, stx = pixel_moments(X4, T4, self.channels == "shared")
+        # Eq. 6: [[sxx + lam, sx], [sx, n + lam]] [w, b]^T = [stx, st]^T, by Cramer's rule.
+        a, d = sxx + lam, n + lam
+        det = a * d - sx * sx
+        self.coef_ = ((d * stx - sx * st) / det).astype(np.float32)
+        self.intercept_ = ((a * st - sx * stx) / det).astype(np.float32)
+
+    def _predict(self, X4: np.ndarray) -> np.ndarray:
+        w = self.coef_
+        if X4.dtype == np.uint8:
+            w = w * np.float32(1.0 / 255.0)
+        out = np.multiply(X4, w, dtype=np.float32)
+        out += self.intercept_
+        return out
+
+    def _count_parameters(self) -> int:
+        return int(self.coef_.size + self.intercept_.size)
+
+    def _check_arrays(self) -> None:
+        height, width, channels = self.image_shape_
+        shape = (height, width, 1 if self.channels == "shared" else channels)
+        expect_shape(self.coef_, shape, "coef_")
+        expect_shape(self.intercept_, shape, "intercept_")
+
+    def to_lookup_table(self, dtype: str = "float32") -> PixelLookupTable:
+        """Tabulate every pixel's function at the 256 uint8 levels (see PixelLookupTable)."""
+        from pixelfes.models.lookup_table import tabulate
+
+        self._check_fitted()
+        return tabulate(self, dtype=dtype)
+
+    def _evaluate_levels(self, levels: np.ndarray) -> np.ndarray:
+        """Values of each location's function at ``levels`` (L,) -> (L, H, W, Cw)."""
+        return levels[:, None, None, None] * self.coef_ + self.intercept_

@@ -1,0 +1,190 @@
+"""Model files: a versioned ``.npz`` that is read without unpickling anything.
+
+Layout (format version 1): a zip archive written by ``numpy.savez`` holding
+
+* ``header``: uint8 array, the UTF-8 bytes of a JSON object with the keys
+  ``format`` (always ``"pixelfes-model"``), ``format_version`` (int), ``class``,
+  ``params`` (constructor hyper-parameters), ``image_shape`` ([H, W, C]),
+  ``intensity_scale``, ``storage_dtype`` ("float32" or "float16"), ``arrays`` (names of
+  the fitted arrays), ``attributes`` (other fitted values), ``metadata`` (free-form
+  JSON) and ``pixelfes_version``;
+* one array per fitted attribute, named as the attribute (e.g. ``coef_``).
+
+Files are written atomically (temporary file in the same folder, then ``os.replace``)
+and read with ``allow_pickle=False``; anything unexpected raises ``ModelFileError``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pixelfes.exceptions import ModelFileError
+from pixelfes.models._validation import INTENSITY_SCALE
+from pixelfes.models.base import BaseImageModel
+from pixelfes.models.global_ridge import GlobalRidge
+from pixelfes.models.lookup_table import PixelLookupTable
+from pixelfes.models.masked_ridge import MaskedRidge
+from pixelfes.models.pixel_kernel_ridge import PixelKernelRidge
+from pixelfes.models.pixel_ridge import PixelRidge
+
+FORMAT = "pixelfes-model"
+FORMAT_VERSION = 1
+STORAGE_DTYPES = ("float32", "float16")
+MODEL_CLASSES: dict[str, type[BaseImageModel]] = {
+    cls.__name__: cls
+    for cls in (PixelRidge, PixelKernelRidge, MaskedRidge, GlobalRidge, PixelLookupTable)
+}
+
+
+def save_model(
+    model: BaseImageModel,
+    path: str | os.PathLike[str],
+    metadata: dict[str, Any] | None = None,
+    dtype: str = "float32",
+) -> None:
+    """Write a fitted model to ``path`` atomically (see the module docstring)."""
+    from pixelfes import __version__
+
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f"dtype must be one of {STORAGE_DTYPES}; got {dtype!r}")
+    arrays = {name: _stored(getattr(model, name), name, dtype) for name in model._array_names}
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "class": type(model).__name__,
+        "params": model.get_params(),
+        "image_shape": list(model.image_shape_),
+        "intensity_scale": INTENSITY_SCALE,
+        "storage_dtype": dtype,
+        "arrays": list(arrays),
+        "attributes": {name: getattr(model, name) for name in model._extra_names},
+        "metadata": {} if metadata is None else metadata,
+        "pixelfes_version": __version__,
+    }
+    try:
+        encoded = json.dumps(header, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"metadata must be JSON-serialisable: {error}") from None
+    arrays["header"] = np.frombuffer(encoded, dtype=np.uint8)
+    _write_atomically(Path(path), arrays)
+
+
+def _stored(array: np.ndarray, name: str, dtype: str) -> np.ndarray:
+    out = array.astype(dtype)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} does not fit in {dtype} (values overflow); save as float32")
+    return out
+
+
+def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | os.PathLike[str]) -> BaseImageModel:
+    """Read a model written by ``model.save(path)``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A pixelfes model file.
+
+    Returns
+    -------
+    model
+        The fitted model (PixelRidge, PixelKernelRidge, MaskedRidge, GlobalRidge or
+        PixelLookupTable), its ``metadata_`` holding the saved metadata.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, corrupt, truncated, not a pixelfes model, or written by
+        a newer format version. The message names the file.
+    """
+    name = os.fspath(path)
+    try:
+        archive = np.load(name, allow_pickle=False)
+    except FileNotFoundError:
+        raise ModelFileError(f"{name}: no such model file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ModelFileError(f"{name}: not a pixelfes model file ({error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ModelFileError(f"{name}: not a pixelfes model file (a bare .npy array)")
+    try:
+        with archive:
+            return _build(archive, name)
+    except ModelFileError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as error:
+        raise ModelFileError(f"{name}: corrupt or truncated model file ({error})") from None
+
+
+def _read_header(archive: np.lib.npyio.NpzFile, name: str) -> dict[str, Any]:
+    if "header" not in archive.files:
+        raise ModelFileError(f"{name}: not a pixelfes model file (no header)")
+    raw = archive["header"]
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise ModelFileError(f"{name}: not a pixelfes model file (malformed header)")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFileError(f"{name}: corrupt model header (not JSON)") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelFileError(f"{name}: not a pixelfes model file (format tag missing)")
+    version = header.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{name}: invalid format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{name}: written with model format version {version}, this pixelfes reads "
+            f"up to version {FORMAT_VERSION}; upgrade pixelfes"
+        )
+    return header
+
+
+def _build(archive: np.lib.npyio.NpzFile, name: str) -> BaseImageModel:
+    header = _read_header(archive, name)
+    cls = MODEL_CLASSES.get(header.get("class"))  # type: ignore[arg-type]
+    if cls is None:
+        raise ModelFileError(f"{name}: unknown model class {header.get('class')!r}")
+    params = header.get("params")
+    if not isinstance(params, dict) or set(params) != set(cls._param_names):
+        raise ModelFileError(f"{name}: hyper-parameters do not match {cls.__name__}")
+    model = cls(**params)
+    model._check_hyper_parameters()
+    shape = header.get("image_shape")
+    if not (isinstance(shape, list) and len(shape) == 3):
+        raise ModelFileError(f"{name}: invalid image_shape {shape!r}")
+    if not all(isinstance(d, int) and d > 0 for d in shape):
+        raise ModelFileError(f"{name}: invalid image_shape {shape!r}")
+    model.image_shape_ = tuple(shape)  # type: ignore[assignment]
+    for array_name in cls._array_names:
+        if array_name not in archive.files:
+            raise ModelFileError(f"{name}: array {array_name} is missing")
+        array = archive[array_name]
+        if array.dtype.kind != "f" or not np.isfinite(array).all():
+            raise ModelFileError(f"{name}: array {array_name} is not finite floats")
+        setattr(model, array_name, array.astype(np.float32))
+    attributes = header.get("attributes") or {}
+    for attribute in cls._extra_names:
+        setattr(model, attribute, attributes.get(attribute))
+    model._check_arrays()
+    metadata = header.get("metadata")
+    model.metadata_ = metadata if isinstance(metadata, dict) else {}
+    return model
