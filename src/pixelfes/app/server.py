@@ -1,0 +1,371 @@
+"""The web app: one hand-made page and a small JSON/PNG API, served by Starlette + uvicorn.
+
+Uploads are processed in memory only: the request body is read in chunks up to a byte limit,
+decoded with a pixel limit, edited, encoded as PNG and returned; nothing is written to disk and
+no uploaded name is ever used as a path. A semaphore bounds how many edits run at once; a
+request that finds every slot taken is answered 503 at once instead of queueing.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import json
+import logging
+import math
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pixelfes.exceptions import ImageError, ImageTooLargeError, NoFaceError
+
+try:  # Starlette and uvicorn come with the optional extra "app".
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+    from starlette.requests import ClientDisconnect, Request
+    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "the pixelfes web app needs its optional dependencies: pip install 'pixelfes[app]'"
+    ) from error
+
+log = logging.getLogger("pixelfes.app")
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 50_000_000
+MAX_CONCURRENT = 2
+MIN_INTENSITY, MAX_INTENSITY, DEFAULT_INTENSITY = 0.0, 1.5, 1.0
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+# Only our own files: no inline script, no third-party origin, camera frames as blob/data URLs.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
+        "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+Editor = Callable[..., Any]
+
+
+def _real_editor() -> tuple[Editor, Callable[[], list[str]]]:
+    from pixelfes.editing import available_expressions, edit_image
+
+    return edit_image, available_expressions
+
+
+def _decode_image(data: bytes, max_pixels: int) -> np.ndarray:
+    """Decode uploaded bytes to an (H, W, 3) uint8 RGB array, refusing oversized images."""
+    try:
+        from pixelfes.imageio import read_image
+    except ImportError:
+        return _decode_with_pillow(data, max_pixels)
+    return read_image(data, max_pixels=max_pixels)
+
+
+def _decode_with_pillow(data: bytes, max_pixels: int) -> np.ndarray:
+    # Stand-in until pixelfes.imageio lands: same errors, same RGB uint8 result.
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageTooLargeError(
+                    f"image is {width}x{height} = {width * height:,} pixels, "
+                    f"more than the limit of {max_pixels:,}"
+                )
+            image = ImageOps.exif_transpose(image)
+            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+        raise ImageError(f"cannot read the upload as an image ({error})") from error
+
+
+def _encode_png(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(
+        buffer, format="PNG", compress_level=3
+    )
+    return buffer.getvalue()
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """Read the request body, stopping as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_intensity(raw: str | None) -> float:
+    if raw is None or raw == "":
+        return DEFAULT_INTENSITY
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"intensity must be a number, got {raw!r}") from None
+    if not math.isfinite(value) or not MIN_INTENSITY <= value <= MAX_INTENSITY:
+        raise ValueError(f"intensity must be between {MIN_INTENSITY} and {MAX_INTENSITY}")
+    return value
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
+def create_app(
+    editor: Editor | None = None,
+    *,
+    expressions: Sequence[str] | Callable[[], Sequence[str]] | None = None,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_concurrent: int = MAX_CONCURRENT,
+    allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
+) -> Starlette:
+    """Build the ASGI app.
+
+    Parameters
+    ----------
+    editor : callable, optional
+        ``editor(image, to=..., intensity=...)`` returning an object with ``.image`` (H, W, 3)
+        uint8 and ``.faces`` (list of boxes). Defaults to :func:`pixelfes.editing.edit_image`,
+        imported on first use.
+    expressions : list or callable, optional
+        The expressions offered. Defaults to :func:`pixelfes.editing.available_expressions`
+        (only expressions with a model) with a real editor, or happy/sad/surprise/anger/
+        disgust/fear with an injected one.
+    max_upload_bytes, max_pixels : int
+        Uploads larger than this many bytes get 413 before the body is read further; images
+        with more pixels get 413 before they are decoded.
+    max_concurrent : int
+        Edits running at once; further requests get 503.
+    allowed_hosts : list of str
+        Host header values accepted (guards a loopback server against DNS rebinding);
+        ``["*"]`` accepts any.
+    """
+    if max_concurrent < 1:
+        raise ValueError("max_concurrent must be at least 1")
+    slots = threading.BoundedSemaphore(max_concurrent)
+    resolved: dict[str, Any] = {}
+
+    def get_editor() -> Editor:
+        if "editor" not in resolved:
+            resolved["editor"] = editor if editor is not None else _real_editor()[0]
+        return resolved["editor"]
+
+    def get_expressions() -> list[str]:
+        if expressions is None:
+            if editor is None:
+                return list(_real_editor()[1]())
+            return ["happy", "sad", "surprise", "anger", "disgust", "fear"]
+        return list(expressions() if callable(expressions) else expressions)
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC_DIR / "index.html", headers=SECURITY_HEADERS)
+
+    async def config(request: Request) -> Response:
+        try:
+            offered = await run_in_threadpool(get_expressions)
+        except ImportError as error:
+            return _error(500, f"the editing module is not available: {error}")
+        return JSONResponse(
+            {
+                "expressions": offered,
+                "default_expression": "happy" if "happy" in offered else (offered or [""])[0],
+                "intensity": {
+                    "min": MIN_INTENSITY,
+                    "max": MAX_INTENSITY,
+                    "default": DEFAULT_INTENSITY,
+                },
+                "max_upload_bytes": max_upload_bytes,
+                "max_pixels": max_pixels,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def run_edit(data: bytes, to: str, intensity: float) -> tuple[bytes, list[list[int]]]:
+        image = _decode_image(data, max_pixels)
+        del data
+        result = get_editor()(image, to=to, intensity=intensity)
+        boxes = [[int(v) for v in box] for box in result.faces]
+        return _encode_png(result.image), boxes
+
+    async def edit(request: Request) -> Response:
+        to = request.query_params.get("to", "happy")
+        try:
+            intensity = _parse_intensity(request.query_params.get("intensity"))
+        except ValueError as error:
+            return _error(400, str(error))
+        offered = await run_in_threadpool(get_expressions)
+        if to not in offered:
+            return _error(400, f"unknown expression {to!r}; choose one of: {', '.join(offered)}")
+        if not slots.acquire(blocking=False):
+            return _error(
+                503,
+                "The server is busy with other photos; please try again in a moment.",
+                {"Retry-After": "2"},
+            )
+        try:
+            try:
+                data = await _read_body(request, max_upload_bytes)
+            except _TooLarge:
+                return _error(
+                    413,
+                    f"The file is too large: the limit is {_megabytes(max_upload_bytes)}.",
+                    {"Connection": "close"},
+                )
+            except ClientDisconnect:
+                return Response(status_code=400)
+            if not data:
+                return _error(400, "No file was sent: choose a photo first.")
+            try:
+                png, boxes = await run_in_threadpool(run_edit, data, to, intensity)
+            except NoFaceError:
+                return _error(
+                    422,
+                    "No face was found in this photo. Try a photo where the face is "
+                    "clearly visible, frontal and well lit.",
+                )
+            except ImageTooLargeError:
+                return _error(
+                    413,
+                    f"The image has too many pixels: the limit is {max_pixels:,} "
+                    f"({max_pixels / 1e6:g} megapixels).",
+                )
+            except ImageError:
+                return _error(
+                    400,
+                    "This file is not an image that can be read (use PNG, JPEG, WebP, BMP...).",
+                )
+            except ValueError as error:
+                return _error(400, str(error))
+            except Exception:
+                log.exception("editing failed")
+                return _error(500, "Editing failed because of an internal error; see the log.")
+        finally:
+            slots.release()
+        headers = {
+            "X-Pixelfes-Faces": str(len(boxes)),
+            "X-Pixelfes-Boxes": json.dumps(boxes, separators=(",", ":")),
+            "Cache-Control": "no-store",
+        }
+        return Response(png, media_type="image/png", headers=headers)
+
+    routes = [
+        Route("/", index, methods=["GET"]),
+        Route("/api/config", config, methods=["GET"]),
+        Route("/api/edit", edit, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    editor: Editor | None = None,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_concurrent: int = MAX_CONCURRENT,
+    open_browser: bool = False,
+    log_level: str = "info",
+) -> None:
+    """Run the web app until interrupted (loopback only unless ``host`` says otherwise)."""
+    import uvicorn
+
+    loopback = _is_loopback(host)
+    if not loopback:
+        log.warning("serving on %s: anyone who can reach this address can upload photos", host)
+    app = create_app(
+        editor,
+        max_upload_bytes=max_upload_bytes,
+        max_pixels=max_pixels,
+        max_concurrent=max_concurrent,
+        allowed_hosts=LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else ["*"],
+    )
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/"
+    print(f"pixelfes web app on {url} (Ctrl+C to stop)", flush=True)
+    if open_browser:
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+
+
+class BackgroundServer:
+    """Run an app with uvicorn in a daemon thread on a free loopback port (for tests, notebooks).
+
+    Use as a context manager: ``with BackgroundServer(create_app()) as server: server.url``.
+    """
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        import socket
+
+        import uvicorn
+
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self.url = f"http://{self.host}:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", server_header=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def __enter__(self) -> BackgroundServer:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the web app did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
