@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pixelfes.data.cache import AlignedPairs, Skipped, load_pairs
 from pixelfes.data.expressions import BASIC_EXPRESSIONS, EXPRESSIONS, normalise_expression
 from pixelfes.data.sources import DATASETS, Pair, dataset_dir, find_pairs
 from pixelfes.data.splits import subject_kfold, subject_train_test_split
@@ -10,9 +11,12 @@ __all__ = [
     "BASIC_EXPRESSIONS",
     "DATASETS",
     "EXPRESSIONS",
+    "AlignedPairs",
     "Pair",
+    "Skipped",
     "dataset_dir",
     "find_pairs",
+    "load_pairs",
     "normalise_expression",
     "subject_kfold",
     "subject_train_test_split",
