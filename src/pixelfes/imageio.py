@@ -1,0 +1,161 @@
+"""Reading and writing photos safely: EXIF orientation, odd modes, size limit, atomic writes.
+
+``read_image`` always returns an (H, W, 3) uint8 RGB array:
+
+* EXIF orientation is applied (the array looks the way viewers show the photo);
+* grayscale (L, I;16, I, F) becomes three equal channels; 16-bit data is scaled to 8 bit
+  by ``round(v / 257)`` (so 65535 -> 255), 32-bit int/float by their full range;
+* images with transparency (RGBA, LA, palette with transparency) are composited on white;
+* CMYK (and YCbCr, LAB...) JPEG/TIFF are converted to RGB by Pillow;
+* images with more than ``max_pixels`` pixels are refused from their header, before any
+  pixel is decoded (decompression-bomb guard) with :class:`ImageTooLargeError`;
+* anything Pillow cannot identify or decode raises :class:`ImageError` naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from pixelfes.exceptions import ImageError, ImageTooLargeError
+
+__all__ = ["DEFAULT_MAX_PIXELS", "read_image", "write_image"]
+
+DEFAULT_MAX_PIXELS = 50_000_000
+
+
+def _name(source) -> str:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    return str(source)
+
+
+def _to_rgb8(im: Image.Image, name: str) -> np.ndarray:
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        arr = np.asarray(im).astype(np.float64)
+        return _gray_to_rgb(np.rint(arr / 257.0))
+    if mode == "I":
+        # 16-bit grayscale PNG/TIFF may open as 32-bit "I"; treat 0..65535 as 16 bit,
+        # anything else by its own range.
+        arr = np.asarray(im).astype(np.float64)
+        lo, hi = float(arr.min(initial=0)), float(arr.max(initial=0))
+        if lo < 0 or hi > 65535:
+            arr = (arr - lo) / max(hi - lo, 1.0) * 65535.0
+        return _gray_to_rgb(np.rint(arr / 257.0))
+    if mode == "F":
+        arr = np.asarray(im).astype(np.float64)
+        arr = np.nan_to_num(arr)
+        hi = 1.0 if arr.max(initial=0) <= 1.0 else 255.0
+        return _gray_to_rgb(np.rint(np.clip(arr / hi, 0, 1) * 255.0))
+    if (
+        mode in ("RGBA", "LA", "PA", "RGBa", "La")
+        or (mode == "P" and "transparency" in im.info)
+        or (mode in ("RGB", "L") and "transparency" in im.info)
+    ):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    if mode == "RGB":
+        return np.asarray(im)
+    if mode == "L":
+        return _gray_to_rgb(np.asarray(im))
+    try:
+        return np.asarray(im.convert("RGB"))
+    except (ValueError, OSError) as exc:
+        raise ImageError(f"cannot convert image mode {mode!r} of {name} to RGB: {exc}") from exc
+
+
+def _gray_to_rgb(arr: np.ndarray) -> np.ndarray:
+    g = np.clip(arr, 0, 255).astype(np.uint8)
+    return np.repeat(g[:, :, None], 3, axis=2)
+
+
+def read_image(path_or_bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read a photo as an (H, W, 3) uint8 RGB array (see the module docstring)."""
+    name = _name(path_or_bytes)
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        fp = io.BytesIO(bytes(path_or_bytes))
+    else:
+        path = Path(path_or_bytes)
+        if not path.is_file():
+            raise ImageError(f"cannot read image {name}: no such file")
+        fp = path
+    # Pillow's own bomb check would use its global limit; we check the header ourselves.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        old_limit = Image.MAX_IMAGE_PIXELS
+        try:
+            Image.MAX_IMAGE_PIXELS = None
+            try:
+                im = Image.open(fp)
+            except UnidentifiedImageError as exc:
+                raise ImageError(f"{name} is not an image Pillow can read") from exc
+            except OSError as exc:
+                raise ImageError(f"cannot read image {name}: {exc}") from exc
+        finally:
+            Image.MAX_IMAGE_PIXELS = old_limit
+    with im:
+        w, h = im.size
+        if max_pixels is not None and w * h > max_pixels:
+            raise ImageTooLargeError(
+                f"{name} has {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,}"
+            )
+        try:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            arr = _to_rgb8(im, name)
+        except ImageError:
+            raise
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise ImageError(f"cannot decode image {name}: {exc}") from exc
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def write_image(path, array: np.ndarray, *, overwrite: bool = True, quality: int = 95) -> Path:
+    """Write a uint8 (H, W), (H, W, 3) or (H, W, 4) array atomically; format from suffix.
+
+    Writes to a temporary file in the same folder, then ``os.replace`` s it onto ``path``,
+    so readers never see a half-written file. With ``overwrite=False`` an existing
+    ``path`` raises :class:`FileExistsError`. Returns the path.
+    """
+    path = Path(path)
+    arr = np.asarray(array)
+    if arr.dtype != np.uint8:
+        raise ImageError(f"write_image needs a uint8 array, got {arr.dtype}")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
+        raise ImageError(f"write_image needs (H, W), (H, W, 3) or (H, W, 4), got {arr.shape}")
+    if not overwrite and path.exists():
+        raise FileExistsError(f"{path} exists (overwrite=False)")
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"cannot tell the image format from the name {path}")
+    im = Image.fromarray(np.ascontiguousarray(arr))
+    if fmt == "JPEG" and im.mode == "RGBA":
+        im = im.convert("RGB")
+    kwargs = {"quality": int(quality)} if fmt in ("JPEG", "WEBP") else {}
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            im.save(fh, format=fmt, **kwargs)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if not overwrite and path.exists():
+            raise FileExistsError(f"{path} exists (overwrite=False)")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
