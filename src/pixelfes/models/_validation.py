@@ -17,7 +17,7 @@ FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 INTENSITY_SCALE = "[0, 1]: uint8 images are divided by 255, float images are used as given"
 
 
-def check_images(X: object, name: str = "X") -> np.ndarray:
+def check_images(X: object, name: str = "X", stacklevel: int = 4) -> np.ndarray:
     """Validate an image stack and return it as a 4-D view (N, H, W, C) of the same dtype.
 
     Parameters
@@ -26,6 +26,8 @@ def check_images(X: object, name: str = "X") -> np.ndarray:
         uint8 (0..255) or float (0..1) images.
     name : str
         Name used in error messages.
+    stacklevel : int
+        Passed to ``warnings.warn`` so the warning points at the user's call.
 
     Returns
     -------
@@ -42,11 +44,11 @@ def check_images(X: object, name: str = "X") -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     if arr.dtype != np.uint8:
-        _check_float_range(arr, name)
+        _check_float_range(arr, name, stacklevel)
     return arr if arr.ndim == 4 else arr[..., np.newaxis]
 
 
-def _check_float_range(arr: np.ndarray, name: str) -> None:
+def _check_float_range(arr: np.ndarray, name: str, stacklevel: int) -> None:
     low, high = float(np.min(arr)), float(np.max(arr))
     if not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError(f"{name} contains NaN or infinite values")
@@ -55,14 +57,14 @@ def _check_float_range(arr: np.ndarray, name: str) -> None:
             f"{name} has float values in [{low:.3g}, {high:.3g}], outside [0, 1]; pixelfes "
             "expects intensities on the [0, 1] scale (uint8 images are divided by 255)",
             UserWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
 
 def check_pair(X: object, T: object) -> tuple[np.ndarray, np.ndarray]:
     """Validate training inputs and targets; both become (N, H, W, C) views of equal shape."""
-    X4 = check_images(X, "X")
-    T4 = check_images(T, "T")
+    X4 = check_images(X, "X", stacklevel=5)
+    T4 = check_images(T, "T", stacklevel=5)
     if X4.shape != T4.shape:
         raise ValueError(f"X and T must have the same shape; got {np.shape(X)} and {np.shape(T)}")
     return X4, T4

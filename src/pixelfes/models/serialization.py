@@ -139,7 +139,7 @@ def _read_header(archive: np.lib.npyio.NpzFile, name: str) -> dict[str, Any]:
     if "header" not in archive.files:
         raise ModelFileError(f"{name}: not a pixelfes model file (no header)")
     raw = archive["header"]
-    if raw.dtype != np.uint8 or raw.ndim != 1:
+    if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.ndim != 1:
         raise ModelFileError(f"{name}: not a pixelfes model file (malformed header)")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
@@ -178,7 +178,9 @@ def _build(archive: np.lib.npyio.NpzFile, name: str) -> BaseImageModel:
         if array_name not in archive.files:
             raise ModelFileError(f"{name}: array {array_name} is missing")
         array = archive[array_name]
-        if array.dtype.kind != "f" or not np.isfinite(array).all():
+        if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+            raise ModelFileError(f"{name}: array {array_name} is not a float array")
+        if not np.isfinite(array).all():
             raise ModelFileError(f"{name}: array {array_name} is not finite floats")
         setattr(model, array_name, array.astype(np.float32))
     attributes = header.get("attributes") or {}
