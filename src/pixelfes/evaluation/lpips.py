@@ -114,7 +114,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     Parameters
     ----------
     path : str or Path
-        The pickle file (protocol 2 to 4, as written by ``pickle.dump`` of a params dict).
+        The pickle file (protocol 3 or 4, as ``pickle.dump`` writes a params dict).
 
     Returns
     -------

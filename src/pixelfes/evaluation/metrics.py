@@ -248,8 +248,11 @@ def mean_ci(
         if n_boot < 1:
             raise ValueError(f"n_boot must be positive, got {n_boot}")
         rng = np.random.default_rng(seed)
-        draws = rng.integers(0, n_groups, size=(n_boot, n_groups))
-        stats = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+        stats = np.empty(n_boot)
+        step = max(1, 2_000_000 // n_groups)  # bounded memory for large studies
+        for start in range(0, n_boot, step):
+            draws = rng.integers(0, n_groups, size=(min(step, n_boot - start), n_groups))
+            stats[start : start + len(draws)] = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
         low, high = np.quantile(stats, [alpha, 1.0 - alpha])
         return ConfidenceInterval(mean, float(low), float(high), level, n_groups)
     if method == "t":
