@@ -8,6 +8,7 @@ from pixelfes import __version__
 from pixelfes.cli.apply import apply
 from pixelfes.cli.demo import demo
 from pixelfes.cli.models import models
+from pixelfes.cli.train import train_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,3 +20,4 @@ def main() -> None:
 main.add_command(apply)
 main.add_command(demo)
 main.add_command(models)
+main.add_command(train_command)

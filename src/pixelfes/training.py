@@ -1,0 +1,188 @@
+"""Fit a model on aligned pairs: named model families, subject-disjoint scoring and CV.
+
+Scores are mean PSNR (dB) over held-out images, computed on subjects that were never seen
+in fitting; the identity map (output = input) is scored alongside as the floor.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pixelfes.data.splits import subject_kfold, subject_train_test_split
+from pixelfes.evaluation.metrics import batch_psnr
+from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
+
+MODEL_FAMILIES: dict[str, type] = {
+    "pixel-rr": PixelRidge,
+    "pixel-kr": PixelKernelRidge,
+    "mr": MaskedRidge,
+    "global-rr": GlobalRidge,
+}
+
+#: Hyper-parameter grids searched by cross-validation, per model family.
+CV_GRIDS: dict[str, dict[str, Sequence[float]]] = {
+    "pixel-rr": {"alpha": (0.04, 0.4, 4.0, 40.0)},
+    "pixel-kr": {"alpha": (0.04, 0.4, 4.0), "sigma": (0.1, 0.3, 1.0, 3.0, 10.0)},
+    "mr": {"alpha": (0.04, 0.4, 4.0, 40.0)},
+    "global-rr": {"alpha": (0.4, 4.0, 40.0, 400.0)},
+}
+
+
+@dataclass
+class TrainReport:
+    """What training did, for the command line summary and the model card."""
+
+    model: Any
+    family: str
+    params: dict[str, float]
+    n_pairs: int
+    n_subjects: int
+    fit_seconds: float
+    heldout_psnr: float
+    heldout_identity_psnr: float
+    n_heldout_subjects: int
+    cv_scores: dict[str, float] = field(default_factory=dict)
+
+
+def make_model(family: str, **params: Any) -> Any:
+    """Build an unfitted model of a family named in :data:`MODEL_FAMILIES`."""
+    try:
+        cls = MODEL_FAMILIES[family]
+    except KeyError:
+        names = ", ".join(MODEL_FAMILIES)
+        raise ValueError(f"unknown model {family!r}; choose one of {names}") from None
+    return cls(**params)
+
+
+def heldout_psnr(
+    family: str,
+    params: dict[str, Any],
+    X: np.ndarray,
+    T: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+) -> np.ndarray:
+    """Fit on ``train`` indices and return the PSNR of each ``test`` prediction."""
+    model = make_model(family, **params).fit(X[train], T[train])
+    return batch_psnr(model.predict(X[test]), T[test])
+
+
+def cross_validate(
+    family: str,
+    X: np.ndarray,
+    T: np.ndarray,
+    subjects: Sequence[str],
+    *,
+    grid: dict[str, Sequence[float]] | None = None,
+    k: int = 5,
+    seed: int = 0,
+    on_step: Callable[[], None] | None = None,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Choose hyper-parameters by subject-disjoint k-fold cross-validation.
+
+    Returns
+    -------
+    best : dict
+        The hyper-parameters with the highest mean held-out PSNR.
+    scores : dict
+        Mean held-out PSNR of every candidate, keyed by ``"name=value,..."``.
+    """
+    grid = grid or CV_GRIDS[family]
+    folds = subject_kfold(subjects, k=k, seed=seed)
+    scores: dict[str, float] = {}
+    candidates: dict[str, dict[str, float]] = {}
+    for values in itertools.product(*grid.values()):
+        params = dict(zip(grid, values, strict=True))
+        fold_scores = []
+        for train, test in folds:
+            fold_scores.append(heldout_psnr(family, params, X, T, train, test))
+            if on_step is not None:
+                on_step()
+        key = ",".join(f"{name}={value:g}" for name, value in params.items())
+        scores[key] = float(np.mean(np.concatenate(fold_scores)))
+        candidates[key] = params
+    return candidates[max(scores, key=scores.__getitem__)], scores
+
+
+def cv_steps(family: str, k: int = 5) -> int:
+    """Number of fits :func:`cross_validate` makes (for a progress bar)."""
+    return k * int(np.prod([len(values) for values in CV_GRIDS[family].values()]))
+
+
+def train(
+    family: str,
+    X: np.ndarray,
+    T: np.ndarray,
+    subjects: Sequence[str],
+    *,
+    params: dict[str, float] | None = None,
+    cv: bool = False,
+    test_size: float = 0.2,
+    seed: int = 0,
+    on_step: Callable[[], None] | None = None,
+) -> TrainReport:
+    """Score a model on held-out subjects, then fit it on every pair.
+
+    Parameters
+    ----------
+    family : str
+        ``pixel-rr``, ``pixel-kr``, ``mr`` or ``global-rr``.
+    X, T : ndarray of shape (N, H, W, C), uint8
+        Aligned input and target crops.
+    subjects : sequence of str
+        Subject id of each pair; no subject is on both sides of a split.
+    params : dict, optional
+        Hyper-parameters (e.g. ``{"alpha": 0.4}``); the family's defaults otherwise.
+    cv : bool
+        Choose the hyper-parameters by 5-fold subject-disjoint cross-validation on the
+        training part of the split (``params`` then fixes the rest).
+    test_size : float
+        Fraction of subjects held out for the reported score.
+
+    Returns
+    -------
+    TrainReport
+    """
+    _check_pairs(X, T, subjects)
+    params = dict(params or {})
+    train_idx, test_idx = subject_train_test_split(subjects, test_size=test_size, seed=seed)
+    cv_scores: dict[str, float] = {}
+    if cv:
+        train_subjects = [subjects[i] for i in train_idx]
+        best, cv_scores = cross_validate(
+            family, X[train_idx], T[train_idx], train_subjects, seed=seed, on_step=on_step
+        )
+        params.update(best)
+    scores = heldout_psnr(family, params, X, T, train_idx, test_idx)
+    identity = batch_psnr(X[test_idx], T[test_idx])
+    start = time.perf_counter()
+    model = make_model(family, **params).fit(X, T)
+    fit_seconds = time.perf_counter() - start
+    return TrainReport(
+        model=model,
+        family=family,
+        params={
+            name: float(value)
+            for name, value in model.get_params().items()
+            if isinstance(value, int | float)
+        },
+        n_pairs=len(X),
+        n_subjects=len(set(subjects)),
+        fit_seconds=fit_seconds,
+        heldout_psnr=float(np.mean(scores)),
+        heldout_identity_psnr=float(np.mean(identity)),
+        n_heldout_subjects=len({subjects[i] for i in test_idx}),
+        cv_scores=cv_scores,
+    )
+
+
+def _check_pairs(X: np.ndarray, T: np.ndarray, subjects: Iterable[str]) -> None:
+    n_subjects = len(set(subjects))
+    if n_subjects < 2:
+        raise ValueError(f"training needs pairs from at least 2 subjects, got {n_subjects}")
