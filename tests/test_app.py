@@ -26,10 +26,11 @@ from pixelfes.exceptions import NoFaceError  # noqa: E402
 
 
 def fake_edit(image: np.ndarray, to: str = "happy", intensity: float = 1.0, **_: object):
-    """Stand-in editor: a flat image has no face; otherwise the central box is darkened."""
+    """Stand-in editor: an image with no vertical variation (flat, or a horizontal gradient)
+    has no face; otherwise the central box is darkened."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3:
         raise TypeError("the editor must receive an (H, W, 3) uint8 array")
-    if image.std() < 2:
+    if (image == image[:1]).all():
         raise NoFaceError("no face")
     height, width = image.shape[:2]
     box = (width // 4, height // 4, 3 * width // 4, 3 * height // 4)

@@ -49,7 +49,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
-        "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
+        "style-src 'self'; script-src 'self'; connect-src 'self' blob:; object-src 'none'; "
         "base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
