@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from pixelfes.photometric import match_to, unmatch
 from pixelfes.pretrained import bundled_models, find_bundled
 
 MAX_INTENSITY = 1.5
@@ -76,10 +77,16 @@ def _load_cached(path: str) -> Any:
     return load(path)
 
 
-def synthesize(model: Any, crops: np.ndarray, intensity: float = 1.0) -> np.ndarray:
+def synthesize(
+    model: Any, crops: np.ndarray, intensity: float = 1.0, *, match_colours: bool = True
+) -> np.ndarray:
     """Apply a model to aligned crops and blend with the input by ``intensity``.
 
     ``output = input + intensity * (model(input) - input)``, computed in [0, 1] floats.
+    When the model's metadata holds its training faces' colour statistics
+    (``input_mean``/``input_std``) and ``match_colours`` is true, each face is matched to
+    them before synthesis and mapped back to its own colours afterwards
+    (:mod:`pixelfes.photometric`).
 
     Parameters
     ----------
@@ -89,6 +96,8 @@ def synthesize(model: Any, crops: np.ndarray, intensity: float = 1.0) -> np.ndar
         Aligned faces.
     intensity : float
         0 keeps the input, 1 is the model's output, up to 1.5 exaggerates it.
+    match_colours : bool
+        Use the model's colour statistics when it has them.
 
     Returns
     -------
@@ -98,8 +107,13 @@ def synthesize(model: Any, crops: np.ndarray, intensity: float = 1.0) -> np.ndar
     source = crops.astype(np.float32) / 255.0
     if intensity == 0:
         return source
-    predicted = np.asarray(_predict_matching_channels(model, crops), dtype=np.float32)
-    blended = source + np.float32(intensity) * (predicted - source)
+    stats = _colour_statistics(model) if match_colours else None
+    if stats is None:
+        predicted = _predict_matching_channels(model, source)
+    else:
+        matched, face_mean, face_std = match_to(source, *stats)
+        predicted = unmatch(_predict_matching_channels(model, matched), *stats, face_mean, face_std)
+    blended = source + np.float32(intensity) * (np.asarray(predicted, np.float32) - source)
     return np.clip(blended, 0.0, 1.0, out=blended)
 
 
@@ -171,15 +185,24 @@ def edit(image: np.ndarray, to: str = "happy", intensity: float = 1.0, **kwargs:
     return edit_image(image, to, intensity, **kwargs).image
 
 
+def _colour_statistics(model: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    metadata = getattr(model, "metadata_", {})
+    if "input_mean" not in metadata or "input_std" not in metadata:
+        return None
+    mean = np.asarray(metadata["input_mean"], np.float32)
+    std = np.asarray(metadata["input_std"], np.float32)
+    return (mean, std) if mean.shape == std.shape == (model.image_shape_[-1],) else None
+
+
 def _predict_matching_channels(model: Any, crops: np.ndarray) -> np.ndarray:
     """Predict colour crops with a grayscale model by treating each channel as an image.
 
     A per-pixel model maps each intensity on its own, so applying a grayscale model to
     R, G and B separately is exactly a colour model whose channels share parameters.
     """
-    if len(model.image_shape_) == 2 and crops.ndim == 4:
+    if model.image_shape_[-1] == 1 and crops.shape[-1] != 1:
         n, h, w, c = crops.shape
-        planes = crops.transpose(0, 3, 1, 2).reshape(n * c, h, w)
+        planes = crops.transpose(0, 3, 1, 2).reshape(n * c, h, w, 1)
         return model.predict(planes).reshape(n, c, h, w).transpose(0, 2, 3, 1)
     return model.predict(crops)
 

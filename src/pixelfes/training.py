@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from pixelfes import __version__
 from pixelfes.data.splits import subject_kfold, subject_train_test_split
 from pixelfes.evaluation.metrics import batch_psnr
 from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
+from pixelfes.photometric import pooled_statistics
 
 MODEL_FAMILIES: dict[str, type] = {
     "pixel-rr": PixelRidge,
@@ -186,3 +188,34 @@ def _check_pairs(X: np.ndarray, T: np.ndarray, subjects: Iterable[str]) -> None:
     n_subjects = len(set(subjects))
     if n_subjects < 2:
         raise ValueError(f"training needs pairs from at least 2 subjects, got {n_subjects}")
+
+
+def model_metadata(
+    report: TrainReport,
+    X: np.ndarray,
+    source: str,
+    target: str,
+    datasets: Sequence[str],
+    seed: int,
+) -> dict[str, Any]:
+    """The metadata saved with a trained model: its task, data, scores and colour statistics.
+
+    ``input_mean``/``input_std`` are the training inputs' per-channel statistics inside the
+    face mask, used by :func:`pixelfes.editing.synthesize` to match new faces to them.
+    """
+    mean, std = pooled_statistics(X)
+    return {
+        "source_expression": source,
+        "target_expression": target,
+        "datasets": list(datasets),
+        "n_pairs": report.n_pairs,
+        "n_subjects": report.n_subjects,
+        "heldout_psnr": round(report.heldout_psnr, 3),
+        "heldout_identity_psnr": round(report.heldout_identity_psnr, 3),
+        "heldout_subjects": report.n_heldout_subjects,
+        "split_seed": seed,
+        "cv_scores": {k: round(v, 3) for k, v in report.cv_scores.items()},
+        "input_mean": [round(float(v), 6) for v in mean],
+        "input_std": [round(float(v), 6) for v in std],
+        "pixelfes_version": __version__,
+    }

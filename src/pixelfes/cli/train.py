@@ -8,8 +8,7 @@ import click
 import numpy as np
 from tqdm import tqdm
 
-from pixelfes import __version__
-from pixelfes.training import MODEL_FAMILIES, cv_steps, train
+from pixelfes.training import MODEL_FAMILIES, cv_steps, model_metadata, train
 
 
 @click.command("train")
@@ -78,19 +77,7 @@ def train_command(
             )
         except ValueError as error:
             raise click.ClickException(str(error)) from error
-    metadata = {
-        "source_expression": source,
-        "target_expression": target,
-        "datasets": list(datasets),
-        "n_pairs": report.n_pairs,
-        "n_subjects": report.n_subjects,
-        "heldout_psnr": round(report.heldout_psnr, 3),
-        "heldout_identity_psnr": round(report.heldout_identity_psnr, 3),
-        "heldout_subjects": report.n_heldout_subjects,
-        "split_seed": seed,
-        "cv_scores": {k: round(v, 3) for k, v in report.cv_scores.items()},
-        "pixelfes_version": __version__,
-    }
+    metadata = model_metadata(report, X, source, target, datasets, seed)
     output.parent.mkdir(parents=True, exist_ok=True)
     report.model.save(output, metadata=metadata, dtype="float16" if float16 else "float32")
     params_text = ", ".join(f"{k}={v:g}" for k, v in report.params.items())
