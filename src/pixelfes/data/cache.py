@@ -11,6 +11,7 @@ usable face are cached as such (with the reason) so they are not re-detected eit
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 import tempfile
@@ -78,12 +79,10 @@ def default_aligner_id() -> str:
     Any edit to ``pixelfes.faces`` alignment/detection/template code gives a new id, so
     stale crops are never reused.
     """
-    import pixelfes.faces.align as align_mod
-    import pixelfes.faces.detectors as det_mod
-    import pixelfes.faces.geometry as geo_mod
-
     digest = hashlib.blake2b(digest_size=8)
-    for module in (align_mod, det_mod, geo_mod):
+    # import_module: ``pixelfes.faces.align`` as an attribute is the function, not the module.
+    for name in ("align", "detectors", "geometry"):
+        module = importlib.import_module(f"pixelfes.faces.{name}")
         digest.update(Path(module.__file__).read_bytes())
     try:
         digest.update(version("yuface").encode())
@@ -109,14 +108,14 @@ def _as_crop(result: Any, size: int) -> np.ndarray | None:
         result = result[0]
     if result is None:
         return None
-    crop = np.asarray(getattr(result, "crop", result))
+    crop = original = np.asarray(getattr(result, "crop", result))
     if crop.ndim == 2:
         crop = np.repeat(crop[:, :, None], 3, axis=2)
     if crop.shape == (size, size, 1):
         crop = np.repeat(crop, 3, axis=2)
     if crop.shape != (size, size, 3) or crop.dtype != np.uint8:
         raise DatasetError(
-            f"aligner returned a {crop.dtype} array of shape {crop.shape}; expected uint8 "
+            f"aligner returned a {original.dtype} array of shape {original.shape}; expected uint8 "
             f"({size}, {size}, 3)"
         )
     return np.ascontiguousarray(crop)

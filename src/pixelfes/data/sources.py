@@ -290,13 +290,13 @@ def _flat_layout(folder: Path, name: str, source: str, target: str) -> list[Pair
             unpaired.append(f"{paths[source]} (missing target: {subject}_{target}.*)")
         elif target in paths:
             unpaired.append(f"{paths[target]} (missing input: {subject}_{source}.*)")
-    if unpaired:
-        raise DatasetError(f"unpaired images in {folder}:{_listing(unpaired)}")
     if not pairs:
         present = sorted({e for paths in by_subject.values() for e in paths})
         raise DatasetError(
             f"no {source} -> {target} pairs in {folder}; expressions present: {', '.join(present)}"
         )
+    if unpaired:
+        raise DatasetError(f"unpaired images in {folder}:{_listing(unpaired)}")
     return pairs
 
 
