@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_BLOCK = 64
+_BLOCK = 32
 
 
 def cholesky_solve(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -20,32 +20,19 @@ def cholesky_solve(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray of shape (P, M, R)
-        The solutions, via ``A = L L^T`` and two blocked triangular substitutions.
+        The solutions, via ``A = L L^T`` and two blocked triangular substitutions
+        whose diagonal blocks are inverted in one batched call.
     """
     L = np.linalg.cholesky(A)
-    Y = _forward(L, B)
-    return _backward(L, Y)
-
-
-def _forward(L: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Solve ``L Y = B`` (L lower triangular) block row by block row."""
+    m = L.shape[-1]
+    bounds = [(i, min(i + _BLOCK, m)) for i in range(0, m, _BLOCK)]
+    inverses = [np.linalg.inv(L[:, i:j, i:j]) for i, j in bounds]
     Y = np.empty_like(B)
-    m = L.shape[-1]
-    for i in range(0, m, _BLOCK):
-        j = min(i + _BLOCK, m)
+    for (i, j), inverse in zip(bounds, inverses, strict=True):
         rhs = B[:, i:j] - L[:, i:j, :i] @ Y[:, :i] if i else B[:, i:j]
-        Y[:, i:j] = np.linalg.solve(L[:, i:j, i:j], rhs)
-    return Y
-
-
-def _backward(L: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Solve ``L^T X = Y`` block row by block row, from the bottom."""
-    X = np.empty_like(Y)
-    m = L.shape[-1]
-    starts = list(range(0, m, _BLOCK))
-    for i in reversed(starts):
-        j = min(i + _BLOCK, m)
-        upper = np.swapaxes(L[:, i:j, i:j], 1, 2)
+        Y[:, i:j] = inverse @ rhs
+    X = np.empty_like(B)
+    for (i, j), inverse in reversed(list(zip(bounds, inverses, strict=True))):
         rhs = Y[:, i:j] - np.swapaxes(L[:, j:, i:j], 1, 2) @ X[:, j:] if j < m else Y[:, i:j]
-        X[:, i:j] = np.linalg.solve(upper, rhs)
+        X[:, i:j] = np.swapaxes(inverse, 1, 2) @ rhs
     return X

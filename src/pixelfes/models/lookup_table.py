@@ -10,7 +10,7 @@ from pixelfes.models._validation import check_choice
 from pixelfes.models.base import BaseImageModel, expect_shape
 
 TABLE_DTYPES = ("float32", "float16")
-_CHUNK_VALUES = 1 << 18  # pixel values gathered per step (keeps the index array in cache)
+_LOCATIONS_PER_BLOCK = 512  # table rows gathered at a time (256-512 KiB, cache-sized)
 
 
 class PixelLookupTable(BaseImageModel):
@@ -64,28 +64,29 @@ class PixelLookupTable(BaseImageModel):
         return super().predict(X)
 
     def _predict(self, X4: np.ndarray) -> np.ndarray:
-        offsets = self._offsets()
-        flat_table = self.table_.reshape(-1)
-        stride = offsets.dtype.type(np.prod(self.table_.shape[1:]))
+        # Location-major gather: one block of locations at a time, for all images, so
+        # the block's rows of the (location, level) table stay in cache.
+        rows = self._rows()
+        base = self._offsets().astype(np.intp) * 256
         flat_x = X4.reshape(X4.shape[0], -1)
         out = np.empty(flat_x.shape, dtype=np.float32)
-        step = max(1, _CHUNK_VALUES // offsets.size)
-        index = np.empty((step, offsets.size), dtype=offsets.dtype)
-        gathered = np.empty((step, offsets.size), dtype=flat_table.dtype)
-        for start in range(0, flat_x.shape[0], step):
-            rows = flat_x[start : start + step]
-            idx = index[: rows.shape[0]]
-            np.multiply(rows, stride, out=idx)
-            idx += offsets
-            if flat_table.dtype == np.float32:
-                np.take(flat_table, idx, out=out[start : start + step])
-            else:
-                values = np.take(flat_table, idx, out=gathered[: rows.shape[0]])
-                out[start : start + step] = values
+        for start in range(0, base.size, _LOCATIONS_PER_BLOCK):
+            stop = start + _LOCATIONS_PER_BLOCK
+            index = np.add(flat_x[:, start:stop], base[start:stop], dtype=np.intp)
+            out[:, start:stop] = rows[index]
         return out
 
+    def _rows(self) -> np.ndarray:
+        """The table as contiguous (location, level) rows, flattened; cached."""
+        cached = getattr(self, "_rows_cache", None)
+        if cached is None or cached[0] is not self.table_:
+            flat = np.ascontiguousarray(self.table_.reshape(256, -1).T).reshape(-1)
+            cached = (self.table_, flat)
+            self._rows_cache = cached
+        return cached[1]
+
     def _offsets(self) -> np.ndarray:
-        """Flat table position of level 0 for every (h, w, c) of an image."""
+        """Table location (row of ``_rows``) used by every (h, w, c) of an image."""
         height, width, channels = self.image_shape_
         table_channels = self.table_.shape[3]
         locations = np.arange(height * width * table_channels, dtype=np.int32)
