@@ -124,6 +124,7 @@ def edit_image(
     *,
     model: Any = None,
     largest_only: bool = False,
+    landmarks: Any = None,
     source: str | None = None,
 ) -> EditResult:
     """Edit the expression of the faces in a photo.
@@ -140,6 +141,9 @@ def edit_image(
         Overrides the bundled model chosen by ``to``.
     largest_only : bool
         Edit only the largest face.
+    landmarks : optional
+        Use these faces instead of detecting them: :class:`pixelfes.faces.FaceLandmarks`,
+        a (5, 2) array of points or a list of either (see :func:`pixelfes.faces.align`).
     source : str, optional
         Name of the photo, used in error messages.
 
@@ -162,13 +166,13 @@ def edit_image(
     elif isinstance(model, str | Path):
         model = load_model(model)
     size = int(model.image_shape_[0])
-    faces = align(image, size=size, largest_only=largest_only, source=source)
+    faces = align(image, size=size, largest_only=largest_only, landmarks=landmarks, source=source)
     crops = np.stack([face.crop for face in faces])
     synthesized = synthesize(model, crops, intensity)
     edited = image
     for face, crop in zip(faces, synthesized, strict=True):
         edited = paste_back(edited, face, crop)
-    boxes = [tuple(int(v) for v in face.box) for face in faces]
+    boxes = [_corners(face.box, image.shape) for face in faces]
     return EditResult(image=edited, faces=boxes)
 
 
@@ -205,6 +209,13 @@ def _predict_matching_channels(model: Any, crops: np.ndarray) -> np.ndarray:
         planes = crops.transpose(0, 3, 1, 2).reshape(n * c, h, w, 1)
         return model.predict(planes).reshape(n, c, h, w).transpose(0, 2, 3, 1)
     return model.predict(crops)
+
+
+def _corners(box: tuple[float, ...], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(x, y, w, h) detector box -> integer (x0, y0, x1, y1) clipped to the image."""
+    x, y, w, h = box
+    x0, y0 = max(0, int(np.floor(x))), max(0, int(np.floor(y)))
+    return x0, y0, min(shape[1], int(np.ceil(x + w))), min(shape[0], int(np.ceil(y + h)))
 
 
 def _check_intensity(intensity: float) -> None:

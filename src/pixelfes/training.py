@@ -29,11 +29,15 @@ MODEL_FAMILIES: dict[str, type] = {
 
 #: Hyper-parameter grids searched by cross-validation, per model family.
 CV_GRIDS: dict[str, dict[str, Sequence[float]]] = {
-    "pixel-rr": {"alpha": (0.04, 0.4, 4.0, 40.0)},
+    "pixel-rr": {"alpha": (0.001, 0.01, 0.04, 0.4, 4.0)},
     "pixel-kr": {"alpha": (0.04, 0.4, 4.0), "sigma": (0.1, 0.3, 1.0, 3.0, 10.0)},
-    "mr": {"alpha": (0.04, 0.4, 4.0, 40.0)},
+    "mr": {"alpha": (0.01, 0.04, 0.4, 4.0)},
     "global-rr": {"alpha": (0.4, 4.0, 40.0, 400.0)},
 }
+
+
+#: Cross-validation scores closer than this (dB) count as a tie.
+TIE_DB = 0.01
 
 
 @dataclass
@@ -91,7 +95,8 @@ def cross_validate(
     Returns
     -------
     best : dict
-        The hyper-parameters with the highest mean held-out PSNR.
+        The hyper-parameters with the highest mean held-out PSNR; among candidates within
+        ``TIE_DB`` of it, the one with the largest values (most regularised, widest kernel).
     scores : dict
         Mean held-out PSNR of every candidate, keyed by ``"name=value,..."``.
     """
@@ -109,7 +114,11 @@ def cross_validate(
         key = ",".join(f"{name}={value:g}" for name, value in params.items())
         scores[key] = float(np.mean(np.concatenate(fold_scores)))
         candidates[key] = params
-    return candidates[max(scores, key=scores.__getitem__)], scores
+    best = max(scores.values())
+    # Among candidates within TIE_DB of the best, prefer the most regularised one.
+    near = [key for key, score in scores.items() if score >= best - TIE_DB]
+    chosen = max(near, key=lambda key: tuple(candidates[key].values()))
+    return candidates[chosen], scores
 
 
 def cv_steps(family: str, k: int = 5) -> int:

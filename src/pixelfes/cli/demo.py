@@ -41,6 +41,17 @@ def demo(output: Path, image: Path | None) -> None:
             f"{expression:<9} {len(result.faces)} face(s) in {time.perf_counter() - start:.3f} s"
         )
         edited.append(result.image)
-    sheet = labelled_grid([[photo, *edited]], col_labels=["input", *expressions], cell=256)
+    x0, y0, x1, y1 = _around(result.faces[0], photo.shape, margin=0.35)
+    closeups = [image[y0:y1, x0:x1] for image in (photo, *edited)]
+    sheet = labelled_grid([closeups], col_labels=["input", *expressions], cell=256)
     write_image(output, sheet)
     click.echo(f"wrote {output}")
+
+
+def _around(box: tuple[int, int, int, int], shape: tuple[int, ...], margin: float) -> tuple:
+    """Square window around a face box (x0, y0, x1, y1), grown by ``margin``, in the image."""
+    x, y, w, h = box[0], box[1], box[2] - box[0], box[3] - box[1]
+    side = int(max(w, h) * (1 + 2 * margin))
+    cx, cy = x + w // 2, y + h // 2
+    x0, y0 = max(0, cx - side // 2), max(0, cy - side // 2)
+    return x0, y0, min(shape[1], x0 + side), min(shape[0], y0 + side)
