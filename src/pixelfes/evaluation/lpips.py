@@ -285,8 +285,10 @@ def _conv2d(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, pa
         x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))
     windows = windows[:, ::stride, ::stride]  # (N, Ho, Wo, Cin, kh, kw)
-    out = np.einsum("nhwcij,ijco->nhwo", windows, kernel, optimize=True)
-    return out + bias
+    n, ho, wo, cin = windows.shape[:4]
+    cols = windows.reshape(n * ho * wo, cin * kh * kw)  # im2col (copies once)
+    weights = kernel.transpose(2, 0, 1, 3).reshape(cin * kh * kw, -1)
+    return (cols @ weights).reshape(n, ho, wo, -1) + bias
 
 
 def _max_pool(x: np.ndarray, size: int = 3, stride: int = 2) -> np.ndarray:
