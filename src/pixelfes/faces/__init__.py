@@ -15,9 +15,11 @@ from pixelfes.faces.align import (
     align_face,
     face_mask,
     paste_back,
+    paste_change,
 )
 from pixelfes.faces.detectors import (
     MTCNNDetector,
+    ONetRefiner,
     StaticLandmarks,
     YuNetDetector,
     default_detector,
@@ -41,6 +43,7 @@ __all__ = [
     "LandmarkDetector",
     "LandmarkSmoother",
     "MTCNNDetector",
+    "ONetRefiner",
     "SkippedFace",
     "SmallFaceWarning",
     "StaticLandmarks",
@@ -53,5 +56,6 @@ __all__ = [
     "fit_similarity",
     "invert_affine",
     "paste_back",
+    "paste_change",
     "template_points",
 ]

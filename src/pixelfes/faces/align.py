@@ -229,21 +229,12 @@ def _crop_to_float(crop: np.ndarray, size: int, channels: int) -> np.ndarray:
     raise ValueError(f"crop must be uint8 or float in [0, 1], got {arr.dtype}")
 
 
-def paste_back(image: np.ndarray, face: AlignedFace, crop: np.ndarray) -> np.ndarray:
-    """Warp an edited ``crop`` back into a copy of ``image`` with a feathered mask.
-
-    ``crop``: (S, S, C) uint8, or float on the [0, 1] scale (clipped; NaN -> 0). Only the
-    face's bounding region is processed; pixels where the mask is 0 are bit-identical to
-    the input, which is never modified. Returns an array of the input's shape and dtype.
-    """
-    img = np.asarray(image)
-    if img.dtype != np.uint8 or img.ndim not in (2, 3):
-        raise ImageError(f"expected a uint8 (H, W[, C]) image, got {img.dtype} {img.shape}")
-    channels = 1 if img.ndim == 2 else img.shape[2]
+def _paste_region(
+    image: np.ndarray, face: AlignedFace
+) -> tuple[np.ndarray, tuple[int, int], np.ndarray, tuple[int, int]] | None:
+    """The image region a crop maps onto: (region->crop matrix, origin, mask, size) or None."""
+    h, w = image.shape[:2]
     size = face.size
-    src = _crop_to_float(crop, size, channels)
-    out = img.copy()
-    h, w = img.shape[:2]
     inv = invert_affine(face.matrix)
     corners = apply_affine(inv, np.array([[-1, -1], [size, -1], [-1, size], [size, size]]))
     x0 = int(np.clip(np.floor(corners[:, 0].min()), 0, w))
@@ -251,22 +242,82 @@ def paste_back(image: np.ndarray, face: AlignedFace, crop: np.ndarray) -> np.nda
     x1 = int(np.clip(np.ceil(corners[:, 0].max()) + 1, 0, w))
     y1 = int(np.clip(np.ceil(corners[:, 1].max()) + 1, 0, h))
     if x1 <= x0 or y1 <= y0:
-        return out
+        return None
     # Region pixel (u, v) is image (u + x0, v + y0); map region -> crop for WARP_INVERSE_MAP.
     m = np.array(face.matrix, dtype=np.float64)
     m[:, 2] += m[:, :2] @ np.array([x0, y0], dtype=np.float64)
     dsize = (x1 - x0, y1 - y0)
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     alpha = cv2.warpAffine(
-        face_mask(size), m, dsize, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        face_mask(size), m, dsize, flags=_INVERSE, borderMode=cv2.BORDER_CONSTANT, borderValue=0
     )
-    warped = cv2.warpAffine(src, m, dsize, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    region = out[y0:y1, x0:x1]
-    if channels > 1 and warped.ndim == 2:
-        warped = warped[:, :, None]
-    a = alpha if region.ndim == 2 else alpha[:, :, None]
-    blended = region.astype(np.float32) + a * (warped - region.astype(np.float32))
-    result = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return m, (x0, y0), alpha, dsize
+
+
+_INVERSE = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+
+
+def _check_photo(image: np.ndarray) -> tuple[np.ndarray, int]:
+    img = np.asarray(image)
+    if img.dtype != np.uint8 or img.ndim not in (2, 3):
+        raise ImageError(f"expected a uint8 (H, W[, C]) image, got {img.dtype} {img.shape}")
+    return img, 1 if img.ndim == 2 else img.shape[2]
+
+
+def _blend_region(out: np.ndarray, origin, alpha: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Write ``values`` (float, 0..255) into ``out`` where ``alpha`` > 0, rounding and clipping."""
+    x0, y0 = origin
+    region = out[y0 : y0 + alpha.shape[0], x0 : x0 + alpha.shape[1]]
+    result = np.clip(np.rint(values), 0, 255).astype(np.uint8)
     inside = alpha > 0
     region[inside] = result[inside]
     return out
+
+
+def paste_back(image: np.ndarray, face: AlignedFace, crop: np.ndarray) -> np.ndarray:
+    """Warp an edited ``crop`` back into a copy of ``image`` with a feathered mask.
+
+    ``crop``: (S, S, C) uint8, or float on the [0, 1] scale (clipped; NaN -> 0). Only the
+    face's bounding region is processed; pixels where the mask is 0 are bit-identical to
+    the input, which is never modified. Returns an array of the input's shape and dtype.
+    The pasted face has the crop's resolution; :func:`paste_change` keeps the photo's.
+    """
+    img, channels = _check_photo(image)
+    src = _crop_to_float(crop, face.size, channels)
+    out = img.copy()
+    found = _paste_region(img, face)
+    if found is None:
+        return out
+    m, (x0, y0), alpha, dsize = found
+    warped = cv2.warpAffine(src, m, dsize, flags=_INVERSE, borderMode=cv2.BORDER_REPLICATE)
+    region = out[y0 : y0 + dsize[1], x0 : x0 + dsize[0]].astype(np.float32)
+    if channels > 1 and warped.ndim == 2:
+        warped = warped[:, :, None]
+    a = alpha if region.ndim == 2 else alpha[:, :, None]
+    return _blend_region(out, (x0, y0), alpha, region + a * (warped - region))
+
+
+def paste_change(image: np.ndarray, face: AlignedFace, change: np.ndarray) -> np.ndarray:
+    """Add a change computed on a crop to a copy of ``image``, at the photo's resolution.
+
+    ``change``: (S, S) or (S, S, C) float on the [0, 1] intensity scale, e.g.
+    ``synthesized - crop / 255``. It is warped back, feathered by the face mask and added,
+    so the photo keeps its own detail (skin texture, sharp edges) and only the expression
+    change is interpolated from the crop. A zero change returns the photo unchanged, bit
+    for bit; pixels where the mask is 0 are always unchanged.
+    """
+    img, channels = _check_photo(image)
+    delta = np.nan_to_num(np.asarray(change, dtype=np.float32)) * np.float32(255.0)
+    want = (face.size, face.size)
+    if delta.shape[:2] != want or (delta.ndim == 3 and delta.shape[2] not in (1, channels)):
+        raise ValueError(f"change has shape {delta.shape}, expected {want} (+ channels)")
+    out = img.copy()
+    found = _paste_region(img, face)
+    if found is None:
+        return out
+    m, (x0, y0), alpha, dsize = found
+    warped = cv2.warpAffine(delta, m, dsize, flags=_INVERSE, borderMode=cv2.BORDER_CONSTANT)
+    if warped.ndim == 2 and channels > 1:
+        warped = warped[:, :, None]
+    region = out[y0 : y0 + dsize[1], x0 : x0 + dsize[0]].astype(np.float32)
+    a = alpha if region.ndim == 2 else alpha[:, :, None]
+    return _blend_region(out, (x0, y0), alpha, region + a * warped)

