@@ -53,7 +53,16 @@ def test_read_checkpoint_refuses_code(tmp_path: Path, monkeypatch: pytest.Monkey
     assert not (tmp_path / "should_not_exist").exists()
 
 
-@pytest.mark.parametrize("payload", [pickle.dumps([1, 2]), pickle.dumps({"a": 1})[:-1], b""])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pickle.dumps([1, 2]),
+        pickle.dumps({"a": 1})[:-1],
+        b"",
+        pickle.dumps({"a": np.zeros(2, dtype=[("x", "f4"), ("y", "i2")])}, protocol=3),
+        pickle.dumps({"a": np.array(["text"], dtype=object)}, protocol=3),
+    ],
+)
 def test_read_checkpoint_rejects_other_data(tmp_path: Path, payload: bytes) -> None:
     path = tmp_path / "bad.ckpt"
     path.write_bytes(payload)

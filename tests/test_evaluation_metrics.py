@@ -191,3 +191,14 @@ def test_mean_ci_edge_cases() -> None:
         mean_ci(np.array([1.0, 2.0]), groups=np.array([1]))
     with pytest.raises(ValueError):
         mean_ci(np.array([1.0, 2.0]), method="jackknife")
+
+
+def test_package_exports_resolve_lazily() -> None:
+    import pixelfes.evaluation as ev
+
+    for name in ev.__all__:
+        assert getattr(ev, name) is not None
+    assert ev.psnr is psnr
+    assert "mean_ci" in dir(ev)
+    with pytest.raises(AttributeError):
+        _ = ev.not_a_metric

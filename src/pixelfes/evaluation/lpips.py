@@ -88,8 +88,11 @@ def _build(target: Any, state: Any) -> None:
     if target.kind == "dtype":
         if target.args[:1] == () or not isinstance(target.args[0], str) or len(state) < 2:
             raise ModelFileError("checkpoint has a malformed numpy dtype")
+        dtype = np.dtype(target.args[0])
+        if dtype.kind not in "biufc" or dtype.fields is not None:
+            raise ModelFileError(f"checkpoint array has non-numeric dtype {target.args[0]!r}")
         order = state[1] if state[1] in ("<", ">") else "="
-        target.value = np.dtype(target.args[0]).newbyteorder(order)
+        target.value = dtype.newbyteorder(order)
         return
     if len(state) != 5:
         raise ModelFileError("checkpoint has a malformed numpy array")
@@ -314,8 +317,8 @@ def _unit(feat: np.ndarray, eps: float = 1e-10) -> np.ndarray:
 class LPIPS:
     """LPIPS distance with the AlexNet backbone and the v0.1 linear heads.
 
-    Images are (N, H, W, 3) or (H, W, 3), uint8 or float in [0, 1]; grayscale (N, H, W) or
-    (N, H, W, 1) is replicated to three channels. H and W must be at least 32.
+    Images are (N, H, W, 3) or (H, W, 3), uint8 or float in [0, 1]; grayscale (N, H, W, 1),
+    (H, W, 1) or (H, W) is replicated to three channels. H and W must be at least 32.
     """
 
     def __init__(self) -> None:
