@@ -17,6 +17,8 @@ from pixelfes.photometric import match_to, unmatch
 from pixelfes.pretrained import bundled_models, find_bundled
 
 MAX_INTENSITY = 1.5
+#: ITU-R BT.601 luma weights of R, G and B.
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 @dataclass(frozen=True)
@@ -78,15 +80,26 @@ def _load_cached(path: str) -> Any:
 
 
 def synthesize(
-    model: Any, crops: np.ndarray, intensity: float = 1.0, *, match_colours: bool = True
+    model: Any,
+    crops: np.ndarray,
+    intensity: float = 1.0,
+    *,
+    match_colours: bool = True,
+    luma: bool = True,
 ) -> np.ndarray:
     """Apply a model to aligned crops and blend with the input by ``intensity``.
 
     ``output = input + intensity * (model(input) - input)``, computed in [0, 1] floats.
-    When the model's metadata holds its training faces' colour statistics
-    (``input_mean``/``input_std``) and ``match_colours`` is true, each face is matched to
-    them before synthesis and mapped back to its own colours afterwards
-    (:mod:`pixelfes.photometric`).
+
+    Two steps adapt the model to faces unlike its training faces:
+
+    - ``match_colours``: when the model's metadata holds its training faces' colour
+      statistics (``input_mean``/``input_std``), each face is matched to them before
+      synthesis and mapped back to its own colours afterwards (:mod:`pixelfes.photometric`).
+    - ``luma``: for models whose channels share parameters (grayscale models and
+      ``channels="shared"``), the model maps the face's luma (ITU-R BT.601) and the
+      change is added equally to R, G and B, which leaves the chroma untouched: the
+      expression changes, the skin tone does not drift towards the training faces'.
 
     Parameters
     ----------
@@ -98,6 +111,8 @@ def synthesize(
         0 keeps the input, 1 is the model's output, up to 1.5 exaggerates it.
     match_colours : bool
         Use the model's colour statistics when it has them.
+    luma : bool
+        Synthesize the luma only, for models that share parameters across channels.
 
     Returns
     -------
@@ -108,13 +123,29 @@ def synthesize(
     if intensity == 0:
         return source
     stats = _colour_statistics(model) if match_colours else None
-    if stats is None:
-        predicted = _predict_matching_channels(model, source)
+    if luma and source.shape[-1] == 3 and _shares_channels(model):
+        y = source @ LUMA_WEIGHTS
+        grey = np.repeat(y[..., None], 3, axis=-1)
+        change = (_predict(model, grey, stats).mean(axis=-1) - y)[..., None]
     else:
-        matched, face_mean, face_std = match_to(source, *stats)
-        predicted = unmatch(_predict_matching_channels(model, matched), *stats, face_mean, face_std)
-    blended = source + np.float32(intensity) * (np.asarray(predicted, np.float32) - source)
+        change = _predict(model, source, stats) - source
+    blended = source + np.float32(intensity) * change
     return np.clip(blended, 0.0, 1.0, out=blended)
+
+
+def _predict(
+    model: Any, source: np.ndarray, stats: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray:
+    """The model's prediction for [0, 1] crops, through the colour match when given stats."""
+    if stats is None:
+        return np.asarray(_predict_matching_channels(model, source), np.float32)
+    matched, face_mean, face_std = match_to(source, *stats)
+    predicted = _predict_matching_channels(model, matched)
+    return unmatch(np.asarray(predicted, np.float32), *stats, face_mean, face_std)
+
+
+def _shares_channels(model: Any) -> bool:
+    return model.image_shape_[-1] == 1 or getattr(model, "channels", None) == "shared"
 
 
 def edit_image(
@@ -131,8 +162,9 @@ def edit_image(
 
     Parameters
     ----------
-    image : ndarray of shape (H, W, 3), uint8
-        RGB photo (see :func:`pixelfes.imageio.read_image`).
+    image : ndarray of shape (H, W, 3) or (H, W), uint8
+        RGB or grayscale photo (see :func:`pixelfes.imageio.read_image`); grayscale is
+        edited as RGB.
     to : str
         Target expression; ignored when ``model`` is given.
     intensity : float
@@ -158,9 +190,10 @@ def edit_image(
     ValueError
         For an unknown expression, an intensity outside [0, 1.5] or a wrong image shape.
     """
-    from pixelfes.faces import align, paste_back
+    from pixelfes.faces import align, paste_change
 
     _check_intensity(intensity)
+    image = _as_rgb(image)
     if model is None:
         model = load_model(to)
     elif isinstance(model, str | Path):
@@ -168,10 +201,10 @@ def edit_image(
     size = int(model.image_shape_[0])
     faces = align(image, size=size, largest_only=largest_only, landmarks=landmarks, source=source)
     crops = np.stack([face.crop for face in faces])
-    synthesized = synthesize(model, crops, intensity)
+    changes = synthesize(model, crops, intensity) - crops.astype(np.float32) / 255.0
     edited = image
-    for face, crop in zip(faces, synthesized, strict=True):
-        edited = paste_back(edited, face, crop)
+    for face, change in zip(faces, changes, strict=True):
+        edited = paste_change(edited, face, change)
     boxes = [_corners(face.box, image.shape) for face in faces]
     return EditResult(image=edited, faces=boxes)
 
@@ -216,6 +249,17 @@ def _corners(box: tuple[float, ...], shape: tuple[int, ...]) -> tuple[int, int, 
     x, y, w, h = box
     x0, y0 = max(0, int(np.floor(x))), max(0, int(np.floor(y)))
     return x0, y0, min(shape[1], int(np.ceil(x + w))), min(shape[0], int(np.ceil(y + h)))
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {image.dtype}")
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must have shape (H, W, 3) or (H, W), got {image.shape}")
+    return image
 
 
 def _check_intensity(intensity: float) -> None:

@@ -30,7 +30,7 @@ def demo(output: Path, image: Path | None) -> None:
 
     source = image or Path(str(resources.files("pixelfes").joinpath("assets", DEMO_PORTRAIT)))
     photo = read_image(source)
-    expressions = [e for e in available_expressions() if e != "neutral"]
+    expressions = available_expressions()
     if not expressions:
         raise click.ClickException("no bundled models are installed")
     edited = []
