@@ -1,0 +1,5 @@
+"""``python -m pixelfes`` runs the command line."""
+
+from pixelfes.cli import main
+
+main()
