@@ -74,20 +74,21 @@ class AlignedPairs:
 
 
 def default_aligner_id() -> str:
-    """Identity of the default aligner: a hash of the face-alignment code and its backend.
+    """Identity of the default aligner: a hash of the ``pixelfes.faces`` code and backend.
 
-    Any edit to ``pixelfes.faces`` alignment/detection/template code gives a new id, so
-    stale crops are never reused.
+    Any edit to the face detection/alignment/template code gives a new id, so stale crops
+    are never reused (and a checkout under development re-aligns after such edits).
     """
+    package = Path(importlib.import_module("pixelfes.faces").__file__).parent
     digest = hashlib.blake2b(digest_size=8)
-    # import_module: ``pixelfes.faces.align`` as an attribute is the function, not the module.
-    for name in ("align", "detectors", "geometry"):
-        module = importlib.import_module(f"pixelfes.faces.{name}")
-        digest.update(Path(module.__file__).read_bytes())
-    try:
-        digest.update(version("yuface").encode())
-    except PackageNotFoundError:
-        pass
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    for backend in ("yuface", "opencv-python-headless"):
+        try:
+            digest.update(f"{backend}={version(backend)}".encode())
+        except PackageNotFoundError:
+            pass
     return f"pixelfes.faces.align-largest-{digest.hexdigest()}"
 
 
