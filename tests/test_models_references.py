@@ -135,7 +135,7 @@ def test_lookup_table_independent_channels(pairs):
     X, T = pairs
     model = PixelKernelRidge(channels="independent").fit(X, T)
     lut = model.to_lookup_table()
-    assert lut.table_.shape == (256, 5, 4, 3)
+    assert lut.table_.shape == (5, 4, 3, 256)
     Xu = (X * 255).astype(np.uint8)
     assert np.abs(lut.predict(Xu) - model.predict(Xu)).max() < 0.5 / 255
     with pytest.raises(ValueError, match="uint8"):

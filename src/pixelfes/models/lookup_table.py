@@ -14,7 +14,7 @@ _LOCATIONS_PER_BLOCK = 512  # table rows gathered at a time (256-512 KiB, cache-
 
 
 class PixelLookupTable(BaseImageModel):
-    """Per-pixel lookup table: ``y[n, h, w, c] = table_[x[n, h, w, c], h, w, c']``.
+    """Per-pixel lookup table: ``y[n, h, w, c] = table_[h, w, c', x[n, h, w, c]]``.
 
     Built by ``PixelRidge.to_lookup_table()`` or ``PixelKernelRidge.to_lookup_table()``,
     which evaluate each location's fitted function at the 256 levels ``k / 255`` of an
@@ -28,9 +28,10 @@ class PixelLookupTable(BaseImageModel):
 
     Attributes
     ----------
-    table_ : ndarray of shape (256, H, W, Cw)
-        Output value for every input level and location; Cw is 1 when the source
-        model shares its function across channels, else C.
+    table_ : ndarray of shape (H, W, Cw, 256)
+        Output value for every location and input level (location-major, so a block of
+        locations is contiguous for the gather); Cw is 1 when the source model shares
+        its function across channels (c' = 0), else C (c' = c).
     image_shape_ : tuple (H, W, C)
     source_ : str
         Class name of the tabulated model.
@@ -66,7 +67,7 @@ class PixelLookupTable(BaseImageModel):
     def _predict(self, X4: np.ndarray) -> np.ndarray:
         # Location-major gather: one block of locations at a time, for all images, so
         # the block's rows of the (location, level) table stay in cache.
-        rows = self._rows()
+        rows = self.table_.reshape(-1)
         base = self._offsets().astype(np.intp) * 256
         flat_x = X4.reshape(X4.shape[0], -1)
         out = np.empty(flat_x.shape, dtype=np.float32)
@@ -76,19 +77,10 @@ class PixelLookupTable(BaseImageModel):
             out[:, start:stop] = rows[index]
         return out
 
-    def _rows(self) -> np.ndarray:
-        """The table as contiguous (location, level) rows, flattened; cached."""
-        cached = getattr(self, "_rows_cache", None)
-        if cached is None or cached[0] is not self.table_:
-            flat = np.ascontiguousarray(self.table_.reshape(256, -1).T).reshape(-1)
-            cached = (self.table_, flat)
-            self._rows_cache = cached
-        return cached[1]
-
     def _offsets(self) -> np.ndarray:
-        """Table location (row of ``_rows``) used by every (h, w, c) of an image."""
+        """Table location (row of ``table_``) used by every (h, w, c) of an image."""
         height, width, channels = self.image_shape_
-        table_channels = self.table_.shape[3]
+        table_channels = self.table_.shape[2]
         locations = np.arange(height * width * table_channels, dtype=np.int32)
         locations = locations.reshape(height, width, table_channels)
         return np.broadcast_to(locations, (height, width, channels)).reshape(-1)
@@ -98,9 +90,10 @@ class PixelLookupTable(BaseImageModel):
 
     def _check_arrays(self) -> None:
         height, width, channels = self.image_shape_
-        if self.table_.shape[3:] not in ((1,), (channels,)):
+        table_channels = self.table_.shape[2] if self.table_.ndim == 4 else -1
+        if table_channels not in (1, channels):
             raise ValueError(f"array table_ has shape {self.table_.shape}")
-        expect_shape(self.table_, (256, height, width, self.table_.shape[3]), "table_")
+        expect_shape(self.table_, (height, width, table_channels, 256), "table_")
         self.table_ = self.table_.astype(self.dtype, copy=False)
 
 

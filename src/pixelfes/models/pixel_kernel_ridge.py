@@ -14,8 +14,10 @@ from pixelfes.models.pixel_ridge import CHANNEL_MODES
 if TYPE_CHECKING:
     from pixelfes.models.lookup_table import PixelLookupTable
 
-#: float64 values per chunk of kernel matrices (about 64 MiB): bounds peak memory.
-_KERNEL_BUDGET = 8 << 20
+#: kernel values per chunk of locations (5 MiB of float64): small enough that each
+#: chunk's matrices stay in cache between the factorisation and the substitutions,
+#: large enough to amortise numpy's per-call overhead. Bounds peak memory too.
+_KERNEL_BUDGET = 640_000
 
 
 def per_location(X4: np.ndarray, shared: bool) -> np.ndarray:
@@ -30,12 +32,18 @@ def per_location(X4: np.ndarray, shared: bool) -> np.ndarray:
     return X4.reshape(n, -1).T
 
 
-def gaussian_kernel(a: np.ndarray, b: np.ndarray, sigma: float) -> np.ndarray:
-    """Eq. 12 for stacks: ``exp(-(a_i - b_j)^2 / (2 sigma^2))``, (P, I) x (P, J) -> (P, I, J)."""
+def gaussian_kernel(
+    a: np.ndarray, b: np.ndarray, sigma: float, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Eq. 12 for stacks: ``exp(-(a_i - b_j)^2 / (2 sigma^2))``, (P, I) x (P, J) -> (P, I, J).
+
+    Computed in the inputs' precision (float32 exp is several times faster than
+    float64); pass a float64 ``out`` to receive the values in float64.
+    """
     diff = a[:, :, None] - b[:, None, :]
     diff *= diff
-    diff *= -0.5 / sigma**2
-    return np.exp(diff, out=diff)
+    diff *= diff.dtype.type(-0.5 / sigma**2)
+    return np.exp(diff, out=diff if out is None else out)
 
 
 def chunk_size(n_samples: int, n_rows: int, budget: int = _KERNEL_BUDGET) -> int:
@@ -49,7 +57,7 @@ class PixelKernelRidge(BaseImageModel):
     At every location p the output is ``y = c_p kappa(x)`` (Eq. 15-16) with dual
     coefficients ``c_p = t_p (K_p + alpha I)^-1`` (Eq. 14), ``K_p`` the N x N Gaussian
     kernel (Eq. 12) of the training values at p. Solved by batched Cholesky over chunks
-    of locations, so peak memory stays bounded (about 64 MiB of kernel matrices plus
+    of locations, so peak memory stays bounded (about 5 MiB of kernel matrices plus
     the model).
 
     Parameters
@@ -107,8 +115,9 @@ class PixelKernelRidge(BaseImageModel):
         step = chunk_size(n_samples, n_samples)
         diagonal = np.arange(n_samples)
         for start in range(0, n_functions, step):
-            x = xs[start : start + step].astype(np.float64)
-            gram = gaussian_kernel(x, x, float(self.sigma))
+            x = xs[start : start + step]
+            gram = np.empty((x.shape[0], n_samples, n_samples))
+            gaussian_kernel(x, x, float(self.sigma), out=gram)
             gram[:, diagonal, diagonal] += float(self.alpha)
             rhs = ts[start : start + step, :, None].astype(np.float64)
             dual[start : start + step] = cholesky_solve(gram, rhs)[:, :, 0]
@@ -135,13 +144,13 @@ class PixelKernelRidge(BaseImageModel):
         return ys.T.reshape(X4.shape)
 
     def _evaluate_levels(self, levels: np.ndarray) -> np.ndarray:
-        """Each function at ``levels`` (L,) -> (L, H, W, Cw)."""
+        """Each function at ``levels`` (L,) -> (H, W, Cw, L)."""
         n_functions = self.dual_coef_.shape[0]
         grid = np.broadcast_to(levels.astype(np.float32), (n_functions, levels.size))
         values = self._evaluate(grid)
         height, width, channels = self.image_shape_
         table_channels = 1 if self.channels == "shared" else channels
-        return values.T.reshape(levels.size, height, width, table_channels)
+        return values.reshape(height, width, table_channels, levels.size)
 
     def to_lookup_table(self, dtype: str = "float32") -> PixelLookupTable:
         """Tabulate each location's function at the 256 uint8 levels.

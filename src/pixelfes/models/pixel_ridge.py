@@ -13,11 +13,14 @@ if TYPE_CHECKING:
     from pixelfes.models.lookup_table import PixelLookupTable
 
 CHANNEL_MODES = ("shared", "independent")
-_CHUNK = 16  # images converted to float64 at a time while accumulating the sums
+_CHUNK = 16  # images converted at a time while accumulating the sums (cache-sized)
 
 
 def pixel_moments(X4: np.ndarray, T4: np.ndarray, shared: bool) -> tuple[np.ndarray, ...]:
-    """Per-location sums (n, sum x, sum x^2, sum t, sum t x) in float64.
+    """Per-location sums (n, sum x, sum x^2, sum t, sum t x) in float64, on [0, 1].
+
+    uint8 data are summed as integer-valued float32 chunks (exact: a chunk's sums stay
+    below 2^24) and scaled by 1/255 at the end; float data are summed in float64.
 
     Parameters
     ----------
@@ -28,25 +31,34 @@ def pixel_moments(X4: np.ndarray, T4: np.ndarray, shared: bool) -> tuple[np.ndar
 
     Returns
     -------
-    tuple of ndarray of shape (H, W, C) or (H, W, 1)
-        ``n, sx, sxx, st, stx``; ``n`` is a scalar count.
+    tuple
+        ``n`` (float count) and ``sx, sxx, st, stx`` of shape (H, W, C) or (H, W, 1).
     """
-    sums = np.zeros((4, *X4.shape[1:]))  # sx, sxx, stx, st
-    for start in range(0, X4.shape[0], _CHUNK):
-        x = to_unit(X4[start : start + _CHUNK])
-        t = to_unit(T4[start : start + _CHUNK])
+    exact = X4.dtype == np.uint8 and T4.dtype == np.uint8
+
+    def convert(chunk: np.ndarray) -> np.ndarray:
+        return chunk.astype(np.float32) if exact else to_unit(chunk)
+
+    n_images = X4.shape[0]
+    flat_x, flat_t = X4.reshape(n_images, -1), T4.reshape(n_images, -1)
+    sums = np.zeros((4, flat_x.shape[1]))  # sx, sxx, st, stx
+    for start in range(0, n_images, _CHUNK):
+        x = convert(flat_x[start : start + _CHUNK])
+        t = convert(flat_t[start : start + _CHUNK])
         sums[0] += x.sum(axis=0)
-        sums[3] += t.sum(axis=0)
-        t *= x
         sums[2] += t.sum(axis=0)
+        t *= x
+        sums[3] += t.sum(axis=0)
         x *= x
         sums[1] += x.sum(axis=0)
-    sx, sxx, stx, st = sums[0], sums[1], sums[2], sums[3]
-    n = float(X4.shape[0])
+    if exact:
+        sums *= np.array([1 / 255, 1 / 255**2, 1 / 255, 1 / 255**2])[:, None]
+    sums = sums.reshape(4, *X4.shape[1:])
+    n = float(n_images)
     if shared:
         n *= X4.shape[3]
-        sx, sxx, stx, st = (s.sum(axis=-1, keepdims=True) for s in (sx, sxx, stx, st))
-    return n, sx, sxx, st, stx
+        sums = sums.sum(axis=-1, keepdims=True)
+    return (n, *sums)
 
 
 class PixelRidge(BaseImageModel):
@@ -134,5 +146,5 @@ class PixelRidge(BaseImageModel):
         return tabulate(self, dtype=dtype)
 
     def _evaluate_levels(self, levels: np.ndarray) -> np.ndarray:
-        """Values of each location's function at ``levels`` (L,) -> (L, H, W, Cw)."""
-        return levels[:, None, None, None] * self.coef_ + self.intercept_
+        """Values of each location's function at ``levels`` (L,) -> (H, W, Cw, L)."""
+        return self.coef_[..., None] * levels + self.intercept_[..., None]
