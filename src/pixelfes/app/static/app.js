@@ -79,6 +79,7 @@ async function applyEdit() {
   document.body.classList.add("busy");
   updateApply();
   setStatus(`Making the face ${to}…`);
+  $("after-empty").textContent = "Working…";
   try {
     const query = new URLSearchParams({ to, intensity });
     const response = await fetch(`/api/edit?${query}`, {
@@ -115,6 +116,7 @@ async function applyEdit() {
     showError(`Could not reach the pixelfes server (${error.message}). Is it still running?`);
   } finally {
     document.body.classList.remove("busy");
+    $("after-empty").textContent = "The result appears here";
     updateApply();
   }
 }
