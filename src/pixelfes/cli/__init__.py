@@ -8,6 +8,7 @@ from pixelfes import __version__
 from pixelfes.cli.apply import apply
 from pixelfes.cli.demo import demo
 from pixelfes.cli.models import models
+from pixelfes.cli.serve import serve
 from pixelfes.cli.train import train_command
 
 
@@ -21,3 +22,4 @@ main.add_command(apply)
 main.add_command(demo)
 main.add_command(models)
 main.add_command(train_command)
+main.add_command(serve)
