@@ -30,7 +30,7 @@ class EditResult:
     image : ndarray of shape (H, W, 3), uint8
         The photo with every edited face pasted back; pixels away from faces are unchanged.
     faces : list of (x0, y0, x1, y1)
-        Bounding boxes, in photo pixels, of the faces that were edited.
+        For each edited face, the box in photo pixels outside which nothing changed.
     """
 
     image: np.ndarray
@@ -190,7 +190,7 @@ def edit_image(
     ValueError
         For an unknown expression, an intensity outside [0, 1.5] or a wrong image shape.
     """
-    from pixelfes.faces import align, paste_change
+    from pixelfes.faces import align, paste_box, paste_change
 
     _check_intensity(intensity)
     image = _as_rgb(image)
@@ -205,7 +205,7 @@ def edit_image(
     edited = image
     for face, change in zip(faces, changes, strict=True):
         edited = paste_change(edited, face, change)
-    boxes = [_corners(face.box, image.shape) for face in faces]
+    boxes = [box for face in faces if (box := paste_box(image, face)) is not None]
     return EditResult(image=edited, faces=boxes)
 
 
@@ -242,13 +242,6 @@ def _predict_matching_channels(model: Any, crops: np.ndarray) -> np.ndarray:
         planes = crops.transpose(0, 3, 1, 2).reshape(n * c, h, w, 1)
         return model.predict(planes).reshape(n, c, h, w).transpose(0, 2, 3, 1)
     return model.predict(crops)
-
-
-def _corners(box: tuple[float, ...], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """(x, y, w, h) detector box -> integer (x0, y0, x1, y1) clipped to the image."""
-    x, y, w, h = box
-    x0, y0 = max(0, int(np.floor(x))), max(0, int(np.floor(y)))
-    return x0, y0, min(shape[1], int(np.ceil(x + w))), min(shape[0], int(np.ceil(y + h)))
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

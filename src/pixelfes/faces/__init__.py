@@ -15,6 +15,7 @@ from pixelfes.faces.align import (
     align_face,
     face_mask,
     paste_back,
+    paste_box,
     paste_change,
 )
 from pixelfes.faces.detectors import (
@@ -56,6 +57,7 @@ __all__ = [
     "fit_similarity",
     "invert_affine",
     "paste_back",
+    "paste_box",
     "paste_change",
     "template_points",
 ]

@@ -296,6 +296,23 @@ def paste_back(image: np.ndarray, face: AlignedFace, crop: np.ndarray) -> np.nda
     return _blend_region(out, (x0, y0), alpha, region + a * (warped - region))
 
 
+def paste_box(image: np.ndarray, face: AlignedFace) -> tuple[int, int, int, int] | None:
+    """The box ``(x0, y0, x1, y1)`` holding every pixel a paste of ``face`` can change.
+
+    Pixels outside it are never touched by :func:`paste_back` or :func:`paste_change`;
+    ``None`` when the face's mask falls outside the image.
+    """
+    found = _paste_region(np.asarray(image), face)
+    if found is None:
+        return None
+    _, (x0, y0), alpha, _ = found
+    rows = np.flatnonzero(alpha.any(axis=1))
+    cols = np.flatnonzero(alpha.any(axis=0))
+    if rows.size == 0:
+        return None
+    return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+
+
 def paste_change(image: np.ndarray, face: AlignedFace, change: np.ndarray) -> np.ndarray:
     """Add a change computed on a crop to a copy of ``image``, at the photo's resolution.
 
