@@ -235,6 +235,14 @@ def test_foreign_host_header_is_refused(server):
     assert info.value.code == 400
 
 
+def test_expressions_are_listed_in_a_familiar_order():
+    app = create_app(fake_edit, expressions=lambda: ["neutral", "anger", "zany", "happy"])
+    with BackgroundServer(app) as running:
+        with urllib.request.urlopen(running.url + "/api/config", timeout=10) as response:
+            offered = json.loads(response.read())["expressions"]
+    assert offered == ["happy", "anger", "neutral", "zany"]
+
+
 def test_create_app_rejects_zero_concurrency():
     with pytest.raises(ValueError, match="max_concurrent"):
         create_app(fake_edit, max_concurrent=0)
@@ -245,4 +253,4 @@ def test_default_editor_is_the_real_one_when_available():
     with BackgroundServer(create_app()) as running:
         with urllib.request.urlopen(running.url + "/api/config", timeout=30) as response:
             config = json.loads(response.read())
-    assert config["expressions"] == editing.available_expressions()
+    assert sorted(config["expressions"]) == sorted(editing.available_expressions())

@@ -72,15 +72,16 @@ def decode(data: bytes) -> np.ndarray:
     return read_image(data)
 
 
-def real_editor():
+def real_app():
+    """The app exactly as ``pixelfes serve`` builds it (the real editor, imported lazily)."""
     try:
         import pixelfes.faces  # noqa: F401  (the editor imports it on first use)
-        from pixelfes.editing import available_expressions, edit_image
+        from pixelfes.editing import available_expressions
     except ImportError as error:
         pytest.skip(f"pixelfes.editing not available ({error})")
     if "happy" not in available_expressions():
         pytest.skip("pixelfes.editing not available: no bundled 'happy' model yet")
-    return edit_image
+    return create_app()
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +143,8 @@ def assert_edited_inside_faces_only(result: np.ndarray, source: np.ndarray, boxe
     assert differing == 0, f"{differing} pixels outside the face boxes changed"
 
 
-def run_page(browser, editor, tmp_path: Path, screenshot: str | None = None) -> None:
+def run_page(browser, app, tmp_path: Path, screenshot: str | None = None) -> None:
+    """Drive the page through a result and two errors."""
     portrait = portrait_path()
     source = decode(portrait.read_bytes())
     flat = np.tile(np.linspace(40, 220, 320, dtype=np.uint8)[None, :, None], (240, 1, 3))
@@ -151,9 +153,9 @@ def run_page(browser, editor, tmp_path: Path, screenshot: str | None = None) -> 
     not_image = tmp_path / "notes.png"
     not_image.write_bytes(b"these are words, not pixels")
 
-    with BackgroundServer(create_app(editor)) as server:
+    with BackgroundServer(app) as server:
         context = browser.new_context(
-            viewport={"width": 1280, "height": 820}, accept_downloads=True
+            viewport={"width": 1280, "height": 660}, accept_downloads=True
         )
         page = context.new_page()
         problems = PageProblems(page)
@@ -197,6 +199,7 @@ def run_page(browser, editor, tmp_path: Path, screenshot: str | None = None) -> 
         assert downloaded[:8] == b"\x89PNG\r\n\x1a\n"
         assert downloaded == shown
         if screenshot:
+            page.mouse.move(0, 0)
             page.screenshot(path=screenshot, full_page=True)
 
         # 2. A photo without a face: a plain message, no result.
@@ -219,8 +222,8 @@ def run_page(browser, editor, tmp_path: Path, screenshot: str | None = None) -> 
 
 
 def test_page_with_fake_editor(browser, tmp_path):
-    run_page(browser, fake_edit, tmp_path)
+    run_page(browser, create_app(fake_edit), tmp_path)
 
 
 def test_page_with_real_editor(browser, tmp_path):
-    run_page(browser, real_editor(), tmp_path, os.environ.get("PIXELFES_APP_SCREENSHOT"))
+    run_page(browser, real_app(), tmp_path, os.environ.get("PIXELFES_APP_SCREENSHOT"))

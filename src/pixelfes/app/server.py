@@ -44,6 +44,8 @@ MAX_PIXELS = 50_000_000
 MAX_CONCURRENT = 2
 MIN_INTENSITY, MAX_INTENSITY, DEFAULT_INTENSITY = 0.0, 1.5, 1.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+# The order the page lists expressions in; any others follow alphabetically.
+EXPRESSION_ORDER = ("happy", "sad", "surprise", "anger", "disgust", "fear", "neutral")
 
 # Only our own files: no inline script, no third-party origin, camera frames as blob/data URLs.
 SECURITY_HEADERS = {
@@ -183,10 +185,11 @@ def create_app(
 
     def get_expressions() -> list[str]:
         if expressions is None:
-            if editor is None:
-                return list(_real_editor()[1]())
-            return ["happy", "sad", "surprise", "anger", "disgust", "fear"]
-        return list(expressions() if callable(expressions) else expressions)
+            offered = _real_editor()[1]() if editor is None else EXPRESSION_ORDER[:-1]
+        else:
+            offered = expressions() if callable(expressions) else expressions
+        rank = {name: index for index, name in enumerate(EXPRESSION_ORDER)}
+        return sorted(offered, key=lambda name: (rank.get(name, len(rank)), name))
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html", headers=SECURITY_HEADERS)
