@@ -243,6 +243,35 @@ def test_expressions_are_listed_in_a_familiar_order():
     assert offered == ["happy", "anger", "neutral", "zany"]
 
 
+def test_serve_runs_from_the_command_line_on_loopback():
+    """``python -m pixelfes.app`` goes through ``serve`` and answers on 127.0.0.1."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "pixelfes.app", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    assert b"/static/app.js" in response.read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None, process.stdout.read().decode()
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=20)[0].decode()
+    assert f"http://127.0.0.1:{port}/" in output
+
+
 def test_create_app_rejects_zero_concurrency():
     with pytest.raises(ValueError, match="max_concurrent"):
         create_app(fake_edit, max_concurrent=0)

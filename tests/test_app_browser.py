@@ -227,3 +227,38 @@ def test_page_with_fake_editor(browser, tmp_path):
 
 def test_page_with_real_editor(browser, tmp_path):
     run_page(browser, real_app(), tmp_path, os.environ.get("PIXELFES_APP_SCREENSHOT"))
+
+
+def test_webcam_capture_with_a_fake_camera(tmp_path):
+    """Chromium's fake camera stands in for a webcam: capture a frame, then edit it."""
+    fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    with (
+        sync_api.sync_playwright() as playwright,
+        BackgroundServer(create_app(fake_edit)) as server,
+    ):
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS + fake_camera
+        )
+        page = browser.new_page()
+        problems = PageProblems(page)
+        page.goto(server.url + "/")
+        page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        page.click("#camera-start")
+        page.wait_for_selector("#camera:not([hidden])", timeout=30_000)
+        for _ in range(300):  # wait_for_function would need 'unsafe-eval', which the CSP forbids
+            if page.evaluate("() => document.querySelector('#camera-video').videoWidth") > 0:
+                break
+            page.wait_for_timeout(100)
+        page.click("#camera-capture")
+        page.wait_for_selector("#before:not([hidden])", timeout=30_000)
+        assert page.is_hidden("#camera")
+        assert "webcam.png" in page.text_content("#dz-name")
+        page.click("#apply")
+        page.wait_for_selector("#after:not([hidden]), #error:not([hidden])", timeout=60_000)
+        assert page.is_hidden("#error"), page.text_content("#error")
+        shown = decode(shown_image_bytes(page, "#after"))
+        captured = decode(shown_image_bytes(page, "#before"))
+        boxes = json.loads(page.get_attribute("#after", "data-faces"))
+        assert_edited_inside_faces_only(shown, captured, boxes)
+        browser.close()
+    assert problems.errors == []

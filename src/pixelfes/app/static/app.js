@@ -111,6 +111,9 @@ async function applyEdit() {
     link.hidden = false;
     const noun = faces === 1 ? "face" : "faces";
     setStatus(`${faces} ${noun} edited: ${to}, intensity ${Number(intensity).toFixed(2)}.`);
+    if (window.matchMedia("(max-width: 860px)").matches) {
+      after.scrollIntoView({ behavior: "smooth", block: "center" });
+    }
   } catch (error) {
     setStatus("");
     showError(`Could not reach the pixelfes server (${error.message}). Is it still running?`);
