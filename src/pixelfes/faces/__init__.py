@@ -19,6 +19,7 @@ from pixelfes.faces.align import (
     paste_change,
 )
 from pixelfes.faces.detectors import (
+    HaarONetDetector,
     MTCNNDetector,
     ONetRefiner,
     StaticLandmarks,
@@ -41,6 +42,7 @@ __all__ = [
     "AlignedFace",
     "FaceLandmarks",
     "FaceTracker",
+    "HaarONetDetector",
     "LandmarkDetector",
     "LandmarkSmoother",
     "MTCNNDetector",

