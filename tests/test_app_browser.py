@@ -85,13 +85,18 @@ def real_app():
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
+def playwright():
+    with sync_api.sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    launched = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield launched
+    launched.close()
 
 
 class PageProblems:
@@ -229,13 +234,10 @@ def test_page_with_real_editor(browser, tmp_path):
     run_page(browser, real_app(), tmp_path, os.environ.get("PIXELFES_APP_SCREENSHOT"))
 
 
-def test_webcam_capture_with_a_fake_camera(tmp_path):
+def test_webcam_capture_with_a_fake_camera(playwright):
     """Chromium's fake camera stands in for a webcam: capture a frame, then edit it."""
     fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-    with (
-        sync_api.sync_playwright() as playwright,
-        BackgroundServer(create_app(fake_edit)) as server,
-    ):
+    with BackgroundServer(create_app(fake_edit)) as server:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS + fake_camera
         )
