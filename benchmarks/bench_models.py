@@ -146,7 +146,7 @@ def bench_pixel_ridge(X: np.ndarray, T: np.ndarray, label: str, repeat: int) -> 
             "<= 3",
             throughput=f"{n / lut_time:,.0f}",
             peak=f"{peak_mib(lambda lut=lut: lut.predict(X)):.0f}",
-            size=f"{disk_mib(lut, 'float16'):.1f} MiB",
+            size=f"{disk_mib(lut, dtype):.1f} MiB",
         )
     return model
 

@@ -138,3 +138,17 @@ def test_kernel_ridge_table_one_count_formula():
     model = PixelKernelRidge().fit(Xs, Xs)
     assert model.n_parameters == 400 * 2 * 3
     assert model.n_parameters * (128 * 128) // (2 * 3) == 6_553_600
+
+
+def test_mixed_uint8_and_float_pairs(factory):
+    Xu = (X * 255).round().astype(np.uint8)
+    mixed = factory().fit(Xu, T).predict(Xu)
+    floats = factory().fit(Xu / 255.0, T).predict(Xu / 255.0)
+    np.testing.assert_allclose(mixed, floats, atol=1e-5)
+
+
+def test_get_params_and_repr():
+    model = PixelKernelRidge(alpha=0.1, sigma=3.0, channels="independent")
+    assert model.get_params() == {"alpha": 0.1, "sigma": 3.0, "channels": "independent"}
+    assert repr(model) == "PixelKernelRidge(alpha=0.1, sigma=3.0, channels='independent')"
+    assert not hasattr(model, "image_shape_")  # the constructor only stores parameters
