@@ -174,3 +174,9 @@ def test_not_a_zip_member_layout(tmp_path):
         archive.writestr("header.npy", b"garbage")
     with pytest.raises(ModelFileError, match=r"zip\.npz"):
         load(tmp_path / "zip.npz")
+
+
+def test_numpy_scalar_hyper_parameters_are_saved(tmp_path):
+    model = PixelKernelRidge(alpha=np.float32(0.5), sigma=np.float64(2.0)).fit(X, T)
+    model.save(tmp_path / "m.npz")
+    assert load(tmp_path / "m.npz").get_params()["alpha"] == 0.5

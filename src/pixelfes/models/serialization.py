@@ -55,11 +55,12 @@ def save_model(
     if dtype not in STORAGE_DTYPES:
         raise ValueError(f"dtype must be one of {STORAGE_DTYPES}; got {dtype!r}")
     arrays = {name: _stored(getattr(model, name), name, dtype) for name in model._array_names}
+    params = model.get_params()
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "class": type(model).__name__,
-        "params": model.get_params(),
+        "params": {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()},
         "image_shape": list(model.image_shape_),
         "intensity_scale": INTENSITY_SCALE,
         "storage_dtype": dtype,
