@@ -114,16 +114,27 @@ class _TooLarge(Exception):
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    """Read the request body, stopping as soon as it passes ``limit`` bytes."""
+    """Read the request body, keeping nothing once it passes ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before anything is read. A body
+    without one (chunked) is counted as it arrives; past the limit the rest is read and thrown
+    away, up to as much again, so that the client gets to read the 413 instead of a reset.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _TooLarge
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _TooLarge
+            chunks.clear()
+            if size > 2 * limit:
+                break
+            continue
         chunks.append(chunk)
+    if size > limit:
+        raise _TooLarge
     return b"".join(chunks)
 
 
@@ -140,7 +151,7 @@ def _parse_intensity(raw: str | None) -> float:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MB"
+    return f"{size / (1024 * 1024):.3g} MB"
 
 
 def create_app(
