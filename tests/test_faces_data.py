@@ -47,6 +47,7 @@ def _london(shared_data: Path) -> list[Path]:
     return files
 
 
+@pytest.mark.slow
 def test_london_landmark_error_below_bound(shared_data):
     errs = []
     for f in _london(shared_data):

@@ -203,6 +203,13 @@ def _mask_cached(size: int) -> np.ndarray:
     return mask
 
 
+@lru_cache(maxsize=16)
+def _mask_extent(size: int) -> tuple[int, int, int, int]:
+    """Crop-pixel rectangle (inclusive, one pixel of margin) holding the mask's non-zeros."""
+    ys, xs = np.nonzero(_mask_cached(size))
+    return (int(xs.min()) - 1, int(ys.min()) - 1, int(xs.max()) + 1, int(ys.max()) + 1)
+
+
 def face_mask(size: int = 128) -> np.ndarray:
     """Feathered paste-back mask in crop coordinates: (S, S) float32 in [0, 1].
 
@@ -236,7 +243,9 @@ def _paste_region(
     h, w = image.shape[:2]
     size = face.size
     inv = invert_affine(face.matrix)
-    corners = apply_affine(inv, np.array([[-1, -1], [size, -1], [-1, size], [size, size]]))
+    # Footprint of the mask's non-zero part (not the whole crop square) in the photo.
+    cx0, cy0, cx1, cy1 = _mask_extent(size)
+    corners = apply_affine(inv, np.array([[cx0, cy0], [cx1, cy0], [cx0, cy1], [cx1, cy1]]))
     x0 = int(np.clip(np.floor(corners[:, 0].min()), 0, w))
     y0 = int(np.clip(np.floor(corners[:, 1].min()), 0, h))
     x1 = int(np.clip(np.ceil(corners[:, 0].max()) + 1, 0, w))

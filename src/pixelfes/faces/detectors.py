@@ -26,19 +26,11 @@ __all__ = [
 
 
 def _as_bgr(image: np.ndarray) -> np.ndarray:
-    """Contiguous (H, W, 3) uint8 BGR view of an RGB or grayscale uint8 image."""
-    img = np.asarray(image)
-    if img.dtype != np.uint8:
-        raise TypeError(f"detectors need uint8 images, got {img.dtype}")
+    """Contiguous (H, W, 3) uint8 BGR copy of an RGB or grayscale uint8 image."""
+    img = _plain(image)
     if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    if img.ndim == 3 and img.shape[2] == 1:
-        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2BGR)
-    if img.ndim == 3 and img.shape[2] == 3:
-        return np.ascontiguousarray(img[:, :, ::-1])
-    if img.ndim == 3 and img.shape[2] == 4:
-        return np.ascontiguousarray(img[:, :, 2::-1])
-    raise ValueError(f"expected an (H, W, 3) RGB or (H, W) grayscale image, got {img.shape}")
+        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR)
 
 
 class _Scaled:
@@ -51,32 +43,48 @@ class _Scaled:
     def _raw(self, bgr: np.ndarray) -> list[FaceLandmarks]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _at_scale(self, bgr: np.ndarray, max_side: int) -> list[FaceLandmarks]:
-        h, w = bgr.shape[:2]
+    def _at_scale(self, img: np.ndarray, max_side: int) -> list[FaceLandmarks]:
+        """Shrink ``img`` (RGB or grey, as given) first, then convert the small copy to BGR."""
+        h, w = img.shape[:2]
         f = min(1.0, max_side / max(h, w)) if max_side > 0 else 1.0
         if f < 1.0:
             size = (max(1, round(w * f)), max(1, round(h * f)))
-            small = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+            small = cv2.resize(_plain(img), size, interpolation=cv2.INTER_AREA)
             fx, fy = w / size[0], h / size[1]
         else:
-            small, fx, fy = bgr, 1.0, 1.0
-        faces = self._raw(small)
+            small, fx, fy = img, 1.0, 1.0
+        faces = self._raw(_as_bgr(small))
         if fx == 1.0 and fy == 1.0:
             return faces
         return [_rescale(face, fx, fy, 0.0, 0.0) for face in faces]
 
     def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
-        bgr = _as_bgr(image)
-        faces = self._at_scale(bgr, self.max_side)
+        img = _plain(image)
+        faces = self._at_scale(img, self.max_side)
         if faces or self.pad <= 0:
             return faces
-        # Tight face crops (e.g. CK+ 128x128) defeat detectors that need context around
+        # Tight face crops (e.g. CK+ 128x128) can defeat detectors that need context around
         # the face: retry once on a copy padded with a flat grey border.
-        h, w = bgr.shape[:2]
+        h, w = img.shape[:2]
         p = max(1, round(self.pad * max(h, w)))
-        padded = cv2.copyMakeBorder(bgr, p, p, p, p, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+        value = 128 if img.ndim == 2 else (128, 128, 128)
+        padded = cv2.copyMakeBorder(img, p, p, p, p, cv2.BORDER_CONSTANT, value=value)
         faces = self._at_scale(padded, self.max_side)
         return [_rescale(face, 1.0, 1.0, -p, -p) for face in faces]
+
+
+def _plain(image: np.ndarray) -> np.ndarray:
+    """The image as (H, W) grey or (H, W, 3) RGB uint8, validated, without copying."""
+    img = np.asarray(image)
+    if img.dtype != np.uint8:
+        raise TypeError(f"detectors need uint8 images, got {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 1:
+        return img[:, :, 0]
+    if img.ndim == 3 and img.shape[2] == 4:
+        return img[:, :, :3]
+    if img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3):
+        return img
+    raise ValueError(f"expected an (H, W, 3) RGB or (H, W) grayscale image, got {img.shape}")
 
 
 def _rescale(face: FaceLandmarks, fx: float, fy: float, dx: float, dy: float) -> FaceLandmarks:
@@ -151,7 +159,7 @@ class ONetRefiner:
         self.box_scale = float(box_scale)
 
     def refine(self, rgb: np.ndarray, face: FaceLandmarks) -> FaceLandmarks:
-        """Return ``face`` with its five points replaced by O-net's (``rgb``: H, W, 3)."""
+        """Return ``face`` with its five points replaced by O-net's (``rgb``: RGB or grey)."""
         return self.run(rgb, face)[0]
 
     def run(self, rgb: np.ndarray, face: FaceLandmarks) -> tuple[FaceLandmarks, float]:
@@ -166,7 +174,10 @@ class ONetRefiner:
         sx1, sy1 = min(iw, x0 + side), min(ih, y0 + side)
         if sx1 <= sx0 or sy1 <= sy0:
             return face, 0.0
-        patch[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
+        window = rgb[sy0:sy1, sx0:sx1]
+        patch[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = (
+            window[:, :, None] if window.ndim == 2 else window
+        )
         small = cv2.resize(patch, (48, 48), interpolation=cv2.INTER_AREA).astype(np.float32)
         # O-net takes (N, x, y, C) RGB scaled to [-1, 1] (the layout of its Caffe origin).
         blob = np.ascontiguousarray(((small - 127.5) * 0.0078125).transpose(1, 0, 2)[None])
@@ -180,12 +191,8 @@ class ONetRefiner:
 
 
 def _rgb_view(image: np.ndarray) -> np.ndarray:
-    img = np.asarray(image)
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
-    if img.shape[2] == 1:
-        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2RGB)
-    return img[:, :, :3]
+    """RGB (H, W, 3) or grey (H, W) view for O-net, which expands grey patches itself."""
+    return _plain(image)
 
 
 class HaarONetDetector(_Scaled):
