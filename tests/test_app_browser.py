@@ -7,7 +7,6 @@ skip with the reason. Set ``PIXELFES_APP_SCREENSHOT=path.png`` to save the page 
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 from pathlib import Path
@@ -45,6 +44,7 @@ from PIL import Image  # noqa: E402
 
 from pixelfes.app import create_app  # noqa: E402
 from pixelfes.app.server import BackgroundServer  # noqa: E402
+from pixelfes.imageio import read_image  # noqa: E402
 from test_app import fake_edit  # noqa: E402
 
 
@@ -64,11 +64,6 @@ def portrait_path() -> Path:
 
 def decode(data: bytes) -> np.ndarray:
     """Decode the way the server does, so pixels can be compared exactly."""
-    try:
-        from pixelfes.imageio import read_image
-    except ImportError:
-        with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(image.convert("RGB"))
     return read_image(data)
 
 

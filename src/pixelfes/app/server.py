@@ -69,30 +69,10 @@ def _real_editor() -> tuple[Editor, Callable[[], list[str]]]:
 
 
 def _decode_image(data: bytes, max_pixels: int) -> np.ndarray:
-    """Decode uploaded bytes to an (H, W, 3) uint8 RGB array, refusing oversized images."""
-    try:
-        from pixelfes.imageio import read_image
-    except ImportError:
-        return _decode_with_pillow(data, max_pixels)
-    return read_image(data, max_pixels=max_pixels)
+    """Decode uploaded bytes (never a path) to (H, W, 3) uint8 RGB, refusing oversized images."""
+    from pixelfes.imageio import read_image
 
-
-def _decode_with_pillow(data: bytes, max_pixels: int) -> np.ndarray:
-    # Stand-in until pixelfes.imageio lands: same errors, same RGB uint8 result.
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageTooLargeError(
-                    f"image is {width}x{height} = {width * height:,} pixels, "
-                    f"more than the limit of {max_pixels:,}"
-                )
-            image = ImageOps.exif_transpose(image)
-            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
-        raise ImageError(f"cannot read the upload as an image ({error})") from error
+    return read_image(bytes(data), max_pixels=max_pixels)
 
 
 def _encode_png(image: np.ndarray) -> bytes:
