@@ -14,7 +14,6 @@ import hashlib
 import importlib
 import os
 import re
-import tempfile
 import threading
 import warnings
 import zipfile
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from pixelfes.atomic import atomic_open
 from pixelfes.config import cache_dir
 from pixelfes.data.sources import Pair
 from pixelfes.exceptions import DatasetError, ImageError, NoFaceError
@@ -155,23 +155,15 @@ def _read_entry(path: Path, size: int) -> tuple[np.ndarray | None, str] | None:
 def _write_entry(path: Path, crop: np.ndarray | None, reason: str, source: Path) -> None:
     """Write an entry atomically: a temporary file in the same folder, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(
-                handle,
-                allow_pickle=False,
-                found=np.array(crop is not None),
-                crop=crop if crop is not None else np.zeros((0,), np.uint8),
-                reason=np.array(reason),
-                source=np.array(str(source)),
-            )
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as handle:
+        np.savez(
+            handle,
+            allow_pickle=False,
+            found=np.array(crop is not None),
+            crop=crop if crop is not None else np.zeros((0,), np.uint8),
+            reason=np.array(reason),
+            source=np.array(str(source)),
+        )
 
 
 # -- loading --------------------------------------------------------------------------

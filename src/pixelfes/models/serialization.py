@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pixelfes.atomic import atomic_open
 from pixelfes.exceptions import ModelFileError
 from pixelfes.models._validation import INTENSITY_SCALE
 from pixelfes.models.base import BaseImageModel
@@ -85,17 +85,8 @@ def _stored(array: np.ndarray, name: str, dtype: str) -> np.ndarray:
 
 
 def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as handle:
+        np.savez(handle, allow_pickle=False, **arrays)
 
 
 def load(path: str | os.PathLike[str]) -> BaseImageModel:
