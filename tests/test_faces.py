@@ -366,3 +366,21 @@ def test_static_landmarks_detector_and_protocol():
     np.testing.assert_allclose(face.landmarks, pts)
     with pytest.raises(ValueError):
         StaticLandmarks([np.zeros((4, 2))])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cx=st.floats(-40, 680),
+    cy=st.floats(-40, 520),
+    iod=st.floats(8, 400),
+    angle=st.floats(-3.1, 3.1),
+    size=st.sampled_from([32, 64, 128]),
+)
+def test_paste_back_never_touches_pixels_outside_the_mask(cx, cy, iod, angle, size):
+    img = _scene(seed=2)
+    face = align(img, size, landmarks=_face_points(cx, cy, iod, angle), min_face=0)[0]
+    out = paste_back(img, face, 255 - face.crop)
+    outside = _mask_in_image(face, img.shape[:2]) == 0
+    assert np.array_equal(out[outside], img[outside])
+    again = paste_back(img, face, 255 - face.crop)
+    assert np.array_equal(out, again)
