@@ -171,3 +171,16 @@ def test_two_wild_photos_side_by_side(shared_data):
     for face in faces:
         out = paste_back(out, face, 255 - face.crop)
     assert not np.array_equal(out, canvas)
+
+
+def test_detection_is_deterministic_and_thread_safe(shared_data):
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = _london(shared_data)[:4]
+    images = [read_image(f) for f in files]
+    first = [align(im)[0] for im in images]
+    with ThreadPoolExecutor(4) as pool:
+        again = list(pool.map(lambda im: align(im)[0], images * 2))
+    for a, b in zip(first * 2, again, strict=True):
+        assert a.crop.tobytes() == b.crop.tobytes()
+        assert np.array_equal(a.matrix, b.matrix)

@@ -99,6 +99,7 @@ def _rescale(face: FaceLandmarks, fx: float, fy: float, dx: float, dy: float) ->
 
 
 _omp_lock = threading.Lock()
+_yuface_lock = threading.Lock()
 _omp_set = None
 
 
@@ -210,11 +211,13 @@ class HaarONetDetector(_Scaled):
         if self._cascade.empty():
             raise ImportError(f"OpenCV's Haar cascade is missing ({path}); use opencv<5")
         self._refiner = ONetRefiner()
+        self._lock = threading.Lock()
         self.min_prob = float(min_prob)
 
     def _raw(self, bgr: np.ndarray) -> list[FaceLandmarks]:
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        boxes = self._cascade.detectMultiScale(gray, 1.1, 5, minSize=(20, 20))
+        with self._lock:  # CascadeClassifier objects are not safe to share across threads
+            boxes = self._cascade.detectMultiScale(gray, 1.1, 5, minSize=(20, 20))
         faces = []
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
         for x, y, w, h in np.asarray(boxes).reshape(-1, 4):
@@ -278,8 +281,10 @@ class YuNetDetector(_Scaled):
     def _raw(self, bgr: np.ndarray) -> list[FaceLandmarks]:
         import yuface
 
-        _yuface_single_thread()
-        result = np.asarray(yuface.c_detect(np.ascontiguousarray(bgr)), dtype=np.float64)
+        with _yuface_lock:  # the C library's thread safety is undocumented: serialise
+            _yuface_single_thread()
+            raw = yuface.c_detect(np.ascontiguousarray(bgr))
+        result = np.asarray(raw, dtype=np.float64)
         faces = []
         for row in result.reshape(-1, result.shape[-1] if result.size else 16):
             score = row[0] / 100.0
