@@ -25,7 +25,7 @@ else
   fi
   echo "chromium: installing Debian's package"
   "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium >/dev/null
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   /usr/bin/chromium --version
 fi
 
