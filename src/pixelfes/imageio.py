@@ -15,14 +15,13 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from pixelfes.atomic import atomic_open
 from pixelfes.exceptions import ImageError, ImageTooLargeError
 
 __all__ = ["DEFAULT_MAX_PIXELS", "read_image", "write_image"]
@@ -142,20 +141,6 @@ def write_image(path, array: np.ndarray, *, overwrite: bool = True, quality: int
     if fmt == "JPEG" and im.mode == "RGBA":
         im = im.convert("RGB")
     kwargs = {"quality": int(quality)} if fmt in ("JPEG", "WEBP") else {}
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            im.save(fh, format=fmt, **kwargs)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if not overwrite and path.exists():
-            raise FileExistsError(f"{path} exists (overwrite=False)")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_open(path, overwrite=overwrite) as handle:
+        im.save(handle, format=fmt, **kwargs)
     return path

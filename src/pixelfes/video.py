@@ -64,7 +64,7 @@ def edit_video(
     NoFaceError
         When no frame has a face.
     """
-    from pixelfes.faces import FaceTracker
+    from pixelfes.faces import FaceTracker, YuNetDetector
 
     source, target = Path(source), Path(target)
     fourcc = _FOURCC.get(target.suffix.lower())
@@ -76,7 +76,8 @@ def edit_video(
     if not capture.isOpened():
         raise ImageError(f"cannot read video {source}")
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    tracker = FaceTracker(detect_every=detect_every)
+    # Detection at 320 px: O-net still places the points on the full-resolution frame.
+    tracker = FaceTracker(YuNetDetector(max_side=320), detect_every=detect_every)
     frames = with_faces = 0
     try:
         with atomic_path(target) as tmp:
