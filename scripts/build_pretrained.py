@@ -66,7 +66,7 @@ def model_card(name, report, metadata, datasets, path: Path, n_skipped: int) -> 
         f"{n_skipped} pairs skipped (no face found)"
     )
     score_text = (
-        f"{report.heldout_psnr:.2f} dB vs {report.heldout_identity_psnr:.2f} dB for the "
+        f"{metadata['heldout_psnr']:.2f} dB vs {metadata['heldout_identity_psnr']:.2f} dB for the "
         f"unchanged input, on {report.n_heldout_subjects} held-out subjects "
         f"(20% of subjects, split seed {SEED})"
     )
