@@ -100,8 +100,9 @@ The held-out score above comes from a model fitted on that 80% with the chosen a
 scored on the other 20%; the bundled model is then refitted on all pairs.
 
 ## Use and limits
-- Input: any photo; pixelfes detects, aligns, edits and pastes back each face, matching
-  the face's colours to the training faces' (stored `input_mean`/`input_std`) first.
+- Input: any photo; pixelfes detects, aligns, edits (the luma) and pastes back each face.
+  The training faces' colour statistics are stored (`input_mean`/`input_std`) for the
+  optional colour matching of `pixelfes.editing.synthesize(..., match_colours=True)`.
 - A per-pixel model adds the average change of its training faces: it works best on
   frontal faces, and strong expressions (open mouths) can look ghosted.
 - Regenerate with `python scripts/build_pretrained.py` (needs the shared datasets).

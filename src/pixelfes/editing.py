@@ -84,16 +84,17 @@ def synthesize(
     crops: np.ndarray,
     intensity: float = 1.0,
     *,
-    match_colours: bool = True,
+    match_colours: bool = False,
     luma: bool = True,
 ) -> np.ndarray:
     """Apply a model to aligned crops and blend with the input by ``intensity``.
 
     ``output = input + intensity * (model(input) - input)``, computed in [0, 1] floats.
 
-    Two steps adapt the model to faces unlike its training faces:
+    Two optional steps adapt the model to faces unlike its training faces:
 
-    - ``match_colours``: when the model's metadata holds its training faces' colour
+    - ``match_colours`` (off by default: it lowered held-out PSNR by 0.3-0.4 dB on
+      cross-dataset pairs, see docs/results.md): when the model's metadata holds its training faces' colour
       statistics (``input_mean``/``input_std``), each face is matched to them before
       synthesis and mapped back to its own colours afterwards (:mod:`pixelfes.photometric`).
     - ``luma``: for models whose channels share parameters (grayscale models and
@@ -110,7 +111,7 @@ def synthesize(
     intensity : float
         0 keeps the input, 1 is the model's output, up to 1.5 exaggerates it.
     match_colours : bool
-        Use the model's colour statistics when it has them.
+        Match each face to the model's training colour statistics when it has them.
     luma : bool
         Synthesize the luma only, for models that share parameters across channels.
 
