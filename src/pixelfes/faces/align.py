@@ -292,17 +292,25 @@ def paste_back(image: np.ndarray, face: AlignedFace, crop: np.ndarray) -> np.nda
     """
     img, channels = _check_photo(image)
     src = _crop_to_float(crop, face.size, channels)
+    return _paste(img, face, src, cv2.BORDER_REPLICATE, added=False)
+
+
+def _paste(
+    img: np.ndarray, face: AlignedFace, values: np.ndarray, border: int, *, added: bool
+) -> np.ndarray:
+    """Warp crop ``values`` (0..255 scale) back and blend them (or add them) under the mask."""
     out = img.copy()
     found = _paste_region(img, face)
     if found is None:
         return out
     m, (x0, y0), alpha, dsize = found
-    warped = cv2.warpAffine(src, m, dsize, flags=_INVERSE, borderMode=cv2.BORDER_REPLICATE)
-    region = out[y0 : y0 + dsize[1], x0 : x0 + dsize[0]].astype(np.float32)
-    if channels > 1 and warped.ndim == 2:
+    warped = cv2.warpAffine(values, m, dsize, flags=_INVERSE, borderMode=border)
+    if warped.ndim == 2 and img.ndim == 3:
         warped = warped[:, :, None]
+    region = out[y0 : y0 + dsize[1], x0 : x0 + dsize[0]].astype(np.float32)
     a = alpha if region.ndim == 2 else alpha[:, :, None]
-    return _blend_region(out, (x0, y0), alpha, region + a * (warped - region))
+    change = warped if added else warped - region
+    return _blend_region(out, (x0, y0), alpha, region + a * change)
 
 
 def paste_box(image: np.ndarray, face: AlignedFace) -> tuple[int, int, int, int] | None:
@@ -336,14 +344,4 @@ def paste_change(image: np.ndarray, face: AlignedFace, change: np.ndarray) -> np
     want = (face.size, face.size)
     if delta.shape[:2] != want or (delta.ndim == 3 and delta.shape[2] not in (1, channels)):
         raise ValueError(f"change has shape {delta.shape}, expected {want} (+ channels)")
-    out = img.copy()
-    found = _paste_region(img, face)
-    if found is None:
-        return out
-    m, (x0, y0), alpha, dsize = found
-    warped = cv2.warpAffine(delta, m, dsize, flags=_INVERSE, borderMode=cv2.BORDER_CONSTANT)
-    if warped.ndim == 2 and channels > 1:
-        warped = warped[:, :, None]
-    region = out[y0 : y0 + dsize[1], x0 : x0 + dsize[0]].astype(np.float32)
-    a = alpha if region.ndim == 2 else alpha[:, :, None]
-    return _blend_region(out, (x0, y0), alpha, region + a * warped)
+    return _paste(img, face, delta, cv2.BORDER_CONSTANT, added=True)
