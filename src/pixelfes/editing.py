@@ -94,7 +94,7 @@ def synthesize(
     Two optional steps adapt the model to faces unlike its training faces:
 
     - ``match_colours`` (off by default: it lowered held-out PSNR by 0.3-0.4 dB on
-      cross-dataset pairs, see docs/results.md): when the model's metadata holds its training faces' colour
+      cross-dataset pairs): when the model's metadata holds its training faces' colour
       statistics (``input_mean``/``input_std``), each face is matched to them before
       synthesis and mapped back to its own colours afterwards (:mod:`pixelfes.photometric`).
     - ``luma``: for models whose channels share parameters (grayscale models and
