@@ -1,0 +1,346 @@
+"""Expression-synthesis methods behind one small interface, for side-by-side evaluation.
+
+Every method maps aligned input crops to synthesized target crops. A method is anything
+with a ``name``, ``fit(X, T)``, ``predict(X)`` and ``n_parameters`` (the
+:class:`Method` protocol), so a new method (e.g. a GAN wrapper) plugs into the
+protocols in :mod:`pixelfes.evaluation.protocols` without changes there.
+
+Images are (N, H, W, C) stacks, uint8 or float in [0, 1]; ``predict`` returns float32
+on the [0, 1] scale (not clipped: the protocols clip before scoring).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
+
+#: ITU-R BT.601 luma weights (the classifier and the editing pipeline use the same).
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+#: The paper's ridge penalty (lambda).
+PAPER_ALPHA = 0.4
+
+
+@runtime_checkable
+class Method(Protocol):
+    """What the evaluation needs from an expression-synthesis method."""
+
+    name: str
+
+    def fit(self, X: np.ndarray, T: np.ndarray) -> Method:
+        """Learn from paired (N, H, W, C) inputs and targets; return self."""
+        ...
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Return float32 [0, 1] outputs of the same shape as ``X``."""
+        ...
+
+    @property
+    def n_parameters(self) -> int:
+        """Learned parameters of the fitted method."""
+        ...
+
+
+def to_unit(images: np.ndarray) -> np.ndarray:
+    """uint8 (divided by 255) or float images as float32 on [0, 1]."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / np.float32(255.0)
+    return images.astype(np.float32, copy=False)
+
+
+def luma(images: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) -> (N, H, W, 1) BT.601 luma, keeping uint8 as rounded uint8.
+
+    One-channel stacks are returned unchanged.
+    """
+    images = np.asarray(images)
+    if images.shape[-1] == 1:
+        return images
+    y = images.astype(np.float32) @ LUMA
+    if images.dtype == np.uint8:
+        return np.clip(np.rint(y), 0, 255).astype(np.uint8)[..., None]
+    return y[..., None]
+
+
+def as_planes(images: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) -> (N C, H, W, 1): every channel as a one-channel image."""
+    n, h, w, c = images.shape
+    return images.transpose(0, 3, 1, 2).reshape(n * c, h, w, 1)
+
+
+def from_planes(planes: np.ndarray, channels: int) -> np.ndarray:
+    """Inverse of :func:`as_planes`."""
+    nc, h, w, _ = planes.shape
+    return planes.reshape(nc // channels, channels, h, w).transpose(0, 2, 3, 1)
+
+
+class IdentityMethod:
+    """Output = input: the floor every method must beat (zero parameters)."""
+
+    name = "identity"
+
+    def fit(self, X: np.ndarray, T: np.ndarray) -> IdentityMethod:
+        """Nothing to learn; checks that X and T match."""
+        _check_pair(X, T)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Return the inputs as float32 on [0, 1]."""
+        return to_unit(X).copy()
+
+    @property
+    def n_parameters(self) -> int:
+        """Always 0."""
+        return 0
+
+
+class MeanDifference:
+    """Add the mean training change: ``y = x + mean_n(t_n - x_n)`` per pixel and channel.
+
+    Attributes
+    ----------
+    delta_ : ndarray of float32, shape (H, W, C)
+        The mean difference on the [0, 1] scale.
+    """
+
+    name = "mean difference"
+
+    def fit(self, X: np.ndarray, T: np.ndarray) -> MeanDifference:
+        """Store the per-pixel mean of ``T - X``."""
+        _check_pair(X, T)
+        self.delta_ = (to_unit(T).astype(np.float64) - to_unit(X)).mean(axis=0).astype(np.float32)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Add the stored mean difference to every input."""
+        return to_unit(X) + self.delta_
+
+    @property
+    def n_parameters(self) -> int:
+        """One value per pixel and channel (H W C)."""
+        return int(self.delta_.size)
+
+
+class ModelMethod:
+    """A :mod:`pixelfes.models` estimator (anything with fit/predict/n_parameters).
+
+    Parameters
+    ----------
+    name : str
+        Label in tables and figures.
+    factory : callable
+        Returns a fresh unfitted model (called by every ``fit``).
+    """
+
+    def __init__(self, name: str, factory: Callable[[], Any]) -> None:
+        self.name = name
+        self.factory = factory
+
+    def fit(self, X: np.ndarray, T: np.ndarray) -> ModelMethod:
+        """Fit a fresh model on the pairs."""
+        self.model_ = self.factory().fit(X, T)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The model's prediction as float32."""
+        return np.asarray(self.model_.predict(X), dtype=np.float32)
+
+    @property
+    def n_parameters(self) -> int:
+        """The model's own count (Table I conventions, see docs/models.md)."""
+        return int(self.model_.n_parameters)
+
+
+class CrossValidatedPixelRidge(ModelMethod):
+    """Pixel-RR whose lambda is chosen by subject-disjoint CV on the training pairs only.
+
+    Parameters
+    ----------
+    k : int
+        Folds of the inner cross-validation (:func:`pixelfes.training.cross_validate`).
+
+    Attributes
+    ----------
+    subjects : list of str or None
+        Subject of each training pair; the protocols set it before ``fit`` (without it
+        every pair counts as its own subject).
+    alpha_ : float
+        The chosen lambda.
+    """
+
+    def __init__(self, k: int = 3) -> None:
+        super().__init__(
+            "Pixel-RR (CV lambda)", lambda: PixelRidge(alpha=self.alpha_, channels="shared")
+        )
+        self.k = k
+        self.subjects: list[str] | None = None
+
+    def fit(self, X: np.ndarray, T: np.ndarray) -> CrossValidatedPixelRidge:
+        """Choose lambda by CV over ``self.subjects``, then refit on all pairs."""
+        from pixelfes.training import cross_validate
+
+        subjects = self.subjects if self.subjects is not None else [str(i) for i in range(len(X))]
+        if len(subjects) != len(X):
+            raise ValueError("subjects must name one subject per training pair")
+        if len(set(subjects)) >= max(2, self.k):
+            best, _ = cross_validate("pixel-rr", X, T, subjects, k=self.k)
+            self.alpha_ = float(best["alpha"])
+        else:
+            self.alpha_ = PAPER_ALPHA
+        super().fit(X, T)
+        return self
+
+
+class LumaKernelRidge:
+    """Pixel-KR with one function per pixel location shared by all colour channels.
+
+    The kernel model is fitted on the luma of the pairs (N samples per location, so N x N
+    kernels and Table I's N H W dual coefficients) and applied to R, G and B separately.
+    Fitting on all three channels as samples (``channels="shared"``) would make the
+    kernels (3 N) x (3 N), 27 times the solve cost, for one function per location all the
+    same.
+
+    Parameters
+    ----------
+    sigma : float
+        Kernel width on the [0, 1] scale.
+    alpha : float
+        Ridge penalty.
+    max_train : int, optional
+        Fit on at most this many pairs (a fixed random subset, seed 0), bounding the
+        O(N^3) solve per location.
+    name : str, optional
+        Label; ``"Pixel-KR (sigma=...)"`` by default.
+    """
+
+    def __init__(
+        self,
+        sigma: float,
+        alpha: float = PAPER_ALPHA,
+        max_train: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.sigma = sigma
+        self.alpha = alpha
+        self.max_train = max_train
+        self.name = name or f"Pixel-KR (sigma={sigma:g})"
+
+    def fit(self, X: np.ndarray, T: np.ndarray) -> LumaKernelRidge:
+        """Fit on (a subset of) the pairs' luma."""
+        _check_pair(X, T)
+        index = np.arange(len(X))
+        if self.max_train is not None and len(X) > self.max_train:
+            index = np.sort(np.random.default_rng(0).choice(len(X), self.max_train, replace=False))
+        self.n_train_ = len(index)
+        model = PixelKernelRidge(alpha=self.alpha, sigma=self.sigma, channels="independent")
+        self.model_ = model.fit(luma(X[index]), luma(T[index]))
+        self.fit_key_ = data_key(X, T)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Apply the per-location function to every channel of ``X``."""
+        return _per_plane(self.model_, X)
+
+    @property
+    def n_parameters(self) -> int:
+        """Dual coefficients, N H W (the stored training inputs are as many again)."""
+        return int(self.model_.n_parameters)
+
+
+class CompiledKernelRidge:
+    """A :class:`LumaKernelRidge` compiled to a 256-entry lookup table per pixel.
+
+    ``fit`` reuses the source method's fit when it was fitted on the same pairs (the
+    protocols fit methods in order, so the kernel solve is not repeated) and then only
+    compiles; ``predict`` needs uint8 inputs.
+
+    Parameters
+    ----------
+    source : LumaKernelRidge
+        The kernel method to compile.
+    """
+
+    def __init__(self, source: LumaKernelRidge) -> None:
+        self.source = source
+        self.name = f"{source.name} (lookup table)"
+
+    def fit(self, X: np.ndarray, T: np.ndarray) -> CompiledKernelRidge:
+        """Fit the source if it has not seen these pairs, then tabulate it."""
+        if getattr(self.source, "fit_key_", None) != data_key(X, T):
+            self.source.fit(X, T)
+        self.model_ = self.source.model_.to_lookup_table()
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Look every pixel up (uint8 inputs only)."""
+        return _per_plane(self.model_, X)
+
+    @property
+    def n_parameters(self) -> int:
+        """Table entries, 256 H W."""
+        return int(self.model_.n_stored_values)
+
+
+def data_key(X: np.ndarray, T: np.ndarray) -> str:
+    """A content hash of a training set (which pairs a method was fitted on)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (X, T):
+        array = np.ascontiguousarray(array)
+        digest.update(repr((array.shape, array.dtype.str)).encode())
+        digest.update(array.data)
+    return digest.hexdigest()
+
+
+def _per_plane(model: Any, X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X)
+    planes = model.predict(as_planes(X))
+    return np.asarray(from_planes(planes, X.shape[-1]), dtype=np.float32)
+
+
+def _check_pair(X: np.ndarray, T: np.ndarray) -> None:
+    if np.shape(X) != np.shape(T) or np.ndim(X) != 4 or len(X) == 0:
+        raise ValueError(
+            f"X and T must be equal non-empty (N, H, W, C); got {np.shape(X)}, {np.shape(T)}"
+        )
+
+
+def paper_sigma(target: str) -> float:
+    """The paper's Pixel-KR width: 3 for neutral->happy, 10 for the other expressions."""
+    return 3.0 if target == "happy" else 10.0
+
+
+def standard_methods(
+    target: str, *, quick: bool = False, kr_max_train: int | None = 120
+) -> list[Method]:
+    """The compared methods with the paper's hyper-parameters (lambda 0.4, paper sigma).
+
+    Parameters
+    ----------
+    target : str
+        Target expression (selects the kernel width).
+    quick : bool
+        Leave out the slow or redundant ones (global ridge, MR, CV lambda).
+    kr_max_train : int, optional
+        Cap on Pixel-KR training pairs.
+    """
+    sigma = paper_sigma(target)
+    methods: list[Method] = [IdentityMethod(), MeanDifference()]
+    if not quick:
+        methods += [
+            ModelMethod("global ridge", lambda: GlobalRidge(alpha=PAPER_ALPHA)),
+            ModelMethod("MR (3x3)", lambda: MaskedRidge(alpha=PAPER_ALPHA, radius=1)),
+        ]
+    methods.append(
+        ModelMethod("Pixel-RR", lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared"))
+    )
+    if not quick:
+        methods.append(CrossValidatedPixelRidge())
+    kernel = LumaKernelRidge(sigma, max_train=kr_max_train, name="Pixel-KR")
+    methods += [kernel, CompiledKernelRidge(kernel)]
+    return methods
