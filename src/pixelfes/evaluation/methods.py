@@ -197,6 +197,41 @@ class CrossValidatedPixelRidge(ModelMethod):
         return self
 
 
+class PhotoPipelineRidge(ModelMethod):
+    """Pixel-RR applied as the photo pipeline applies it (:func:`pixelfes.editing.synthesize`).
+
+    The model is fitted as plain Pixel-RR (shared channels) and given its training
+    inputs' colour statistics; prediction then matches each face's colours to them, maps
+    the luma only and adds the change equally to R, G and B. Inputs must be uint8.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Pixel-RR (photo pipeline)", lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared")
+        )
+
+    def fit(self, X: np.ndarray, T: np.ndarray) -> PhotoPipelineRidge:
+        """Fit Pixel-RR and store the training inputs' colour statistics."""
+        from pixelfes.photometric import pooled_statistics
+
+        super().fit(X, T)
+        mean, std = pooled_statistics(X)
+        self.model_.metadata_ = {
+            "input_mean": [float(v) for v in mean],
+            "input_std": [float(v) for v in std],
+        }
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Synthesize with colour matching and luma-only change (intensity 1)."""
+        from pixelfes.editing import synthesize
+
+        X = np.asarray(X)
+        if X.dtype != np.uint8:
+            raise ValueError("the photo pipeline takes uint8 crops")
+        return synthesize(self.model_, X, 1.0, match_colours=True, luma=True)
+
+
 class LumaKernelRidge:
     """Pixel-KR with one function per pixel location shared by all colour channels.
 
@@ -340,7 +375,7 @@ def standard_methods(
         ModelMethod("Pixel-RR", lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared"))
     )
     if not quick:
-        methods.append(CrossValidatedPixelRidge())
+        methods += [CrossValidatedPixelRidge(), PhotoPipelineRidge()]
     kernel = LumaKernelRidge(sigma, max_train=kr_max_train, name="Pixel-KR")
     methods += [kernel, CompiledKernelRidge(kernel)]
     return methods
