@@ -7,6 +7,7 @@ import click
 from pixelfes import __version__
 from pixelfes.cli.apply import apply
 from pixelfes.cli.demo import demo
+from pixelfes.cli.evaluate import evaluate
 from pixelfes.cli.models import models
 from pixelfes.cli.serve import serve
 from pixelfes.cli.train import train_command
@@ -20,6 +21,7 @@ def main() -> None:
 
 main.add_command(apply)
 main.add_command(demo)
+main.add_command(evaluate)
 main.add_command(models)
 main.add_command(train_command)
 main.add_command(serve)
