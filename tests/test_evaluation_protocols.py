@@ -80,6 +80,14 @@ def test_kernel_ridge_lookup_table_reuses_the_fit_and_matches():
     assert kernel.model_ is not fitted and kernel.n_parameters == 6 * 16 * 16
 
 
+def test_kernel_ridge_changes_colour_faces_by_their_luma_only():
+    data = synthetic_pairs()
+    kernel = LumaKernelRidge(sigma=0.3).fit(data.X, data.T)
+    change = kernel.predict(data.X[:4]) - data.X[:4] / np.float32(255)
+    np.testing.assert_allclose(change[..., 0], change[..., 2], atol=1e-6)
+    assert np.abs(change).max() > 0.01  # it does change the face
+
+
 def test_kernel_ridge_training_cap():
     data = synthetic_pairs()
     kernel = LumaKernelRidge(sigma=1.0, max_train=5).fit(data.X, data.T)

@@ -68,18 +68,6 @@ def luma(images: np.ndarray) -> np.ndarray:
     return y[..., None]
 
 
-def as_planes(images: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) -> (N C, H, W, 1): every channel as a one-channel image."""
-    n, h, w, c = images.shape
-    return images.transpose(0, 3, 1, 2).reshape(n * c, h, w, 1)
-
-
-def from_planes(planes: np.ndarray, channels: int) -> np.ndarray:
-    """Inverse of :func:`as_planes`."""
-    nc, h, w, _ = planes.shape
-    return planes.reshape(nc // channels, channels, h, w).transpose(0, 2, 3, 1)
-
-
 class IdentityMethod:
     """Output = input: the floor every method must beat (zero parameters)."""
 
@@ -233,13 +221,16 @@ class PhotoPipelineRidge(ModelMethod):
 
 
 class LumaKernelRidge:
-    """Pixel-KR with one function per pixel location shared by all colour channels.
+    """Pixel-KR on the luma: one function per pixel location for all colour channels.
 
-    The kernel model is fitted on the luma of the pairs (N samples per location, so N x N
-    kernels and Table I's N H W dual coefficients) and applied to R, G and B separately.
-    Fitting on all three channels as samples (``channels="shared"``) would make the
-    kernels (3 N) x (3 N), 27 times the solve cost, for one function per location all the
-    same.
+    The kernel model is fitted on the luma (BT.601, rounded to 8 bits) of the pairs: N
+    samples per location, so N x N kernels and Table I's N H W dual coefficients. A colour
+    face is synthesized as the photo pipeline does for shared-channel models: the model
+    maps the face's luma and the change ``model(y) - y`` is added to R, G and B alike, so
+    the chroma is kept. (Applying the luma function to each channel would feed it values
+    outside the luma range it was fitted on, where a narrow kernel falls to 0; fitting on
+    all three channels as samples, ``channels="shared"``, makes the kernels (3 N) x (3 N),
+    27 times the solve cost.)
 
     Parameters
     ----------
@@ -279,7 +270,7 @@ class LumaKernelRidge:
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Apply the per-location function to every channel of ``X``."""
+        """Map the luma; add the change to every channel (one-channel input: directly)."""
         return _per_plane(self.model_, X)
 
     @property
@@ -333,9 +324,14 @@ def data_key(X: np.ndarray, T: np.ndarray) -> str:
 
 
 def _per_plane(model: Any, X: np.ndarray) -> np.ndarray:
+    """A one-channel model on a stack: directly, or on the luma with the change added to
+    every colour channel."""
     X = np.asarray(X)
-    planes = model.predict(as_planes(X))
-    return np.asarray(from_planes(planes, X.shape[-1]), dtype=np.float32)
+    if X.shape[-1] == 1:
+        return np.asarray(model.predict(X), dtype=np.float32)
+    y = luma(X)
+    change = np.asarray(model.predict(y), np.float32) - to_unit(y)
+    return to_unit(X) + change
 
 
 def _check_pair(X: np.ndarray, T: np.ndarray) -> None:
