@@ -82,7 +82,21 @@ def load_set(
 ) -> PairSet:
     """Find and align neutral->``expression`` pairs of a shared dataset.
 
-    Grayscale datasets (CK+) come back with one channel.
+    Parameters
+    ----------
+    dataset : str
+        ``london``, ``ckplus`` or ``taiwanese`` (see :func:`pixelfes.data.find_pairs`).
+    expression : str
+        Target expression.
+    root : str or Path, optional
+        Shared data root.
+    size : int
+        Crop side.
+
+    Returns
+    -------
+    PairSet
+        Grayscale datasets (CK+) come back with one channel.
     """
     aligned = load_pairs(find_pairs(dataset, "neutral", expression, root=root), size=size)
     names = [pair.input_path.name for pair in aligned.pairs]
@@ -333,8 +347,23 @@ def run_kfold(
     keep: frozenset[int] = frozenset(),
     on_method: Callable[[str], None] | None = None,
 ) -> Results:
-    """Subject-disjoint k-fold within one set: every pair is scored once, on a model
-    that never saw its subject.
+    """Subject-disjoint k-fold within one set.
+
+    Every pair is scored once, by a model that never saw its subject (checked per fold).
+
+    Parameters
+    ----------
+    methods : sequence of Method
+    data : PairSet
+    scorer : Scorer
+    k, seed : int
+        Folds and seed of :func:`pixelfes.data.subject_kfold`.
+    lpips_subjects, identity_subjects : int, optional
+        How many test subjects get LPIPS / identity distances (None: all).
+    keep : frozenset of int
+        Indices whose outputs are kept for figures.
+    on_method : callable, optional
+        Progress callback.
 
     Returns
     -------
@@ -386,6 +415,21 @@ def run_cross(
     """Train on one set and test on another (real target photos as ground truth).
 
     If either set is grayscale, both are compared in grayscale (luma).
+
+    Parameters
+    ----------
+    methods : sequence of Method
+    train, test : PairSet
+    scorer : Scorer
+    lpips_subjects, identity_subjects : int, optional
+        How many test subjects get LPIPS / identity distances (None: all).
+    on_method : callable, optional
+        Progress callback.
+
+    Returns
+    -------
+    Results
+        Rows with ``protocol="cross"``.
     """
     if train.X.shape[-1] != test.X.shape[-1]:
         train, test = train.gray(), test.gray()
@@ -452,6 +496,15 @@ def run_wild(
     """Fit on all of ``train`` and score wild faces with the classifier only.
 
     The input row (method ``identity``) is the floor; there is no target photo.
+
+    Parameters
+    ----------
+    methods : sequence of Method
+    train : PairSet
+    faces : sequence of WildFace
+    scorer : Scorer
+    skipped : sequence of str
+        Images without a usable face, reported in ``Results.skipped``.
     """
     results = Results(skipped=list(skipped))
     if not faces:
@@ -539,7 +592,23 @@ def sigma_sweep(
     n_show: int = 2,
     seed: int = 0,
 ) -> SigmaSweep:
-    """Fit Pixel-KR at each sigma on a subject-disjoint 80/20 split of ``data``."""
+    """Fit Pixel-KR at each sigma on a subject-disjoint 80/20 split of ``data``.
+
+    Parameters
+    ----------
+    data : PairSet
+    scorer : Scorer
+    sigmas : sequence of float
+        Kernel widths on the [0, 1] scale.
+    n_show : int
+        Test faces whose outputs are kept for the figure.
+    seed : int
+        Seed of :func:`pixelfes.data.subject_train_test_split`.
+
+    Returns
+    -------
+    SigmaSweep
+    """
     train_idx, test_idx = subject_train_test_split(data.subjects, test_size=0.2, seed=seed)
     train, test = data.subset(train_idx), data.subset(test_idx)
     psnr, accuracy, outputs = [], [], {}
