@@ -189,14 +189,15 @@ class PhotoPipelineRidge(ModelMethod):
     """Pixel-RR applied as the photo pipeline applies it (:func:`pixelfes.editing.synthesize`).
 
     The model is fitted as plain Pixel-RR (shared channels) and given its training
-    inputs' colour statistics; prediction then matches each face's colours to them, maps
-    the luma only and adds the change equally to R, G and B. Inputs must be uint8.
+    inputs' colour statistics; prediction maps the luma only and adds the change equally
+    to R, G and B, after matching each face's colours to the training faces' when
+    ``match_colours`` (the pipeline's option, off by default). Inputs must be uint8.
     """
 
-    def __init__(self) -> None:
-        super().__init__(
-            "Pixel-RR (photo pipeline)", lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared")
-        )
+    def __init__(self, match_colours: bool = False) -> None:
+        name = "Pixel-RR (photo pipeline" + (" + colour match)" if match_colours else ")")
+        super().__init__(name, lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared"))
+        self.match_colours = match_colours
 
     def fit(self, X: np.ndarray, T: np.ndarray) -> PhotoPipelineRidge:
         """Fit Pixel-RR and store the training inputs' colour statistics."""
@@ -211,13 +212,13 @@ class PhotoPipelineRidge(ModelMethod):
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Synthesize with colour matching and luma-only change (intensity 1)."""
+        """Synthesize the luma change at intensity 1 (colour-matched when asked)."""
         from pixelfes.editing import synthesize
 
         X = np.asarray(X)
         if X.dtype != np.uint8:
             raise ValueError("the photo pipeline takes uint8 crops")
-        return synthesize(self.model_, X, 1.0, match_colours=True, luma=True)
+        return synthesize(self.model_, X, 1.0, match_colours=self.match_colours, luma=True)
 
 
 class LumaKernelRidge:
@@ -371,7 +372,11 @@ def standard_methods(
         ModelMethod("Pixel-RR", lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared"))
     )
     if not quick:
-        methods += [CrossValidatedPixelRidge(), PhotoPipelineRidge()]
+        methods += [
+            CrossValidatedPixelRidge(),
+            PhotoPipelineRidge(),
+            PhotoPipelineRidge(match_colours=True),
+        ]
     kernel = LumaKernelRidge(sigma, max_train=kr_max_train, name="Pixel-KR")
     methods += [kernel, CompiledKernelRidge(kernel)]
     return methods

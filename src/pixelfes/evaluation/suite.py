@@ -494,6 +494,7 @@ def _table_one(results: Results, methods: Sequence[str]) -> str:
         "Pixel-RR": ("2 H W", 2 * size),
         "Pixel-RR (CV lambda)": ("2 H W", 2 * size),
         "Pixel-RR (photo pipeline)": ("2 H W", 2 * size),
+        "Pixel-RR (photo pipeline + colour match)": ("2 H W", 2 * size),
         "Pixel-KR": ("N H W (+ N H W stored inputs)", n * size),
         "Pixel-KR (lookup table)": ("256 H W table entries", 256 * size),
     }
@@ -572,8 +573,9 @@ def markdown(
         "ridge (Eq. 1-2), MR (3x3 neighbourhood + bias per pixel and channel), Pixel-RR "
         '(`channels="shared"`), Pixel-RR with lambda chosen by 3-fold subject-disjoint CV '
         "inside each training fold, Pixel-RR through the photo pipeline "
-        "(`pixelfes.editing.synthesize`: colour matching to the training faces and luma-only "
-        "synthesis), Pixel-KR and its lookup-table compilation. lambda = 0.4; "
+        "(`pixelfes.editing.synthesize`: luma-only synthesis, the change added to R, G and B; "
+        "and with its optional colour matching to the training faces), Pixel-KR and its "
+        "lookup-table compilation. lambda = 0.4; "
         "Pixel-KR sigma = 3 for neutral->happy and 10 for the other expressions (paper).",
         f"- Pixel-KR is fitted on the luma of the training pairs (one function per location, "
         "N x N kernels); colour faces get the luma change added to R, G and B alike (as the "
