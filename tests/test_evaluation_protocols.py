@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import time
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -144,9 +144,12 @@ def test_report_tables_and_csv(tmp_path):
     for method in methods:
         assert f"| {method.name} |" in table
     assert table.count("\n") == 1 + len(methods)
-    path = tmp_path / "per_image.csv"
+    path = tmp_path / "per_image.csv.gz"
     n = report.write_csv(path, results.records, report.RECORD_COLUMNS)
-    with path.open() as handle:
+    again = tmp_path / "again.csv.gz"
+    report.write_csv(again, results.records, report.RECORD_COLUMNS)
+    assert again.read_bytes() == path.read_bytes()  # deterministic bytes
+    with gzip.open(path, "rt") as handle:
         rows = list(csv.DictReader(handle))
     assert n == len(rows) == len(data) * (len(methods) + 1)  # + the real-target rows
     assert {r["method"] for r in rows} == {REAL_TARGET, *(m.name for m in methods)}
@@ -160,7 +163,7 @@ def test_line_plot_and_png(tmp_path):
     )
     assert image.shape == (300, 560, 3) and image.dtype == np.uint8
     assert (image[..., 0] > 150).any() & (image[..., 1] < 60).any()  # the red series is drawn
-    report.write_png(tmp_path / "plot.png", image)
+    report.write_figure(tmp_path / "plot.png", image)
     assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -172,19 +175,17 @@ def test_quick_evaluation_end_to_end(shared_data: Path, tmp_path):
 
     from pixelfes.cli.evaluate import evaluate
 
-    start = time.perf_counter()
     result = CliRunner().invoke(
         evaluate, ["--quick", "--data-root", str(shared_data), "--out", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
-    assert time.perf_counter() - start < 60
     text = (tmp_path / "results.md").read_text()
     for name in ("identity", "mean difference", "Pixel-RR", "Pixel-KR", "Pixel-KR (lookup table)"):
         assert f"| {name} |" in text
     assert "chelsea_cat.png" in text  # the cat has no human face: reported as skipped
-    assert (tmp_path / "figures" / "results_qualitative.png").stat().st_size > 10_000
+    assert (tmp_path / "figures" / "results_qualitative.jpg").stat().st_size > 10_000
     assert (tmp_path / "figures" / "results_sigma_sweep.png").stat().st_size > 10_000
-    with (tmp_path / "results" / "per_image.csv").open() as handle:
+    with gzip.open(tmp_path / "results" / "per_image.csv.gz", "rt") as handle:
         rows = list(csv.DictReader(handle))
     within = [r for r in rows if r["protocol"] == "within" and r["method"] == "Pixel-RR"]
     assert len(within) == 40  # every London pair of the quick subset scored once

@@ -8,11 +8,13 @@ exception and live in their own file.
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import cv2
 import numpy as np
@@ -66,16 +68,26 @@ def _round(value: Any) -> Any:
 
 
 def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> int:
-    """Write ``rows`` (dicts) to ``path`` with ``columns``; floats rounded. Returns the count."""
+    """Write ``rows`` (dicts) to ``path`` with ``columns``; floats rounded. Returns the count.
+
+    A ``.gz`` path is gzip-compressed with a zero timestamp, so equal rows give equal bytes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     n = 0
-    with path.open("w", newline="") as handle:
+    with _open_text(path) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
             writer.writerow([_round(row.get(c, "")) for c in columns])
             n += 1
     return n
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix != ".gz":
+        return path.open("w", newline="")
+    raw = gzip.GzipFile(filename="", mode="wb", fileobj=path.open("wb"), mtime=0)
+    return io.TextIOWrapper(raw, newline="", encoding="utf-8")
 
 
 def summarise(
@@ -278,10 +290,15 @@ def blank(size: int = 128) -> np.ndarray:
     return np.full((size, size, 3), 235, np.uint8)
 
 
-def write_png(path: Path, image: np.ndarray) -> None:
-    """Write an RGB uint8 image as PNG (deterministic bytes for equal pixels)."""
+def write_figure(path: Path, image: np.ndarray) -> None:
+    """Write an RGB uint8 image as PNG or JPEG (quality 90) by ``path``'s suffix.
+
+    Deterministic: equal pixels give equal bytes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    ok, data = cv2.imencode(".png", cv2.cvtColor(_to_uint8(image), cv2.COLOR_RGB2BGR))
+    params = [cv2.IMWRITE_JPEG_QUALITY, 90] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    bgr = cv2.cvtColor(_to_uint8(image), cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(path.suffix, bgr, params)
     if not ok:
         raise OSError(f"could not encode {path}")
     path.write_bytes(data.tobytes())
