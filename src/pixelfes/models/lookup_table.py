@@ -67,14 +67,18 @@ class PixelLookupTable(BaseImageModel):
     def _predict(self, X4: np.ndarray) -> np.ndarray:
         # Location-major gather: one block of locations at a time, for all images, so
         # the block's rows of the (location, level) table stay in cache.
+        # np.take with mode="clip" skips the bounds checks of fancy indexing (every index
+        # is valid by construction), and one index buffer is reused for every block.
         rows = self.table_.reshape(-1)
         base = self._offsets().astype(np.intp) * 256
         flat_x = X4.reshape(X4.shape[0], -1)
         out = np.empty(flat_x.shape, dtype=np.float32)
+        buffer = np.empty((flat_x.shape[0], _LOCATIONS_PER_BLOCK), dtype=np.intp)
         for start in range(0, base.size, _LOCATIONS_PER_BLOCK):
-            stop = start + _LOCATIONS_PER_BLOCK
-            index = np.add(flat_x[:, start:stop], base[start:stop], dtype=np.intp)
-            out[:, start:stop] = rows[index]
+            stop = min(start + _LOCATIONS_PER_BLOCK, base.size)
+            index = buffer[:, : stop - start]
+            np.add(flat_x[:, start:stop], base[start:stop], out=index, casting="unsafe")
+            out[:, start:stop] = np.take(rows, index, mode="clip")
         return out
 
     def _offsets(self) -> np.ndarray:
