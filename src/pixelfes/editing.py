@@ -13,12 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from pixelfes.photometric import match_to, unmatch
+from pixelfes.photometric import BT601_LUMA, match_to, unmatch
 from pixelfes.pretrained import bundled_models, find_bundled
 
 MAX_INTENSITY = 1.5
-#: ITU-R BT.601 luma weights of R, G and B.
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
+LUMA_WEIGHTS = np.array(BT601_LUMA, np.float32)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ from pixelfes.faces import face_mask
 
 _MIN_STD = 1e-3
 
+#: ITU-R BT.601 luma weights of R, G and B (also OpenCV's RGB -> gray).
+BT601_LUMA = (0.299, 0.587, 0.114)
+
 
 def face_statistics(crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation of each face inside the face mask.

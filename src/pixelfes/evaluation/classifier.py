@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from pixelfes.evaluation._common import missing, to_float
+from pixelfes.photometric import BT601_LUMA
 
 __all__ = ["EXPRESSIONS", "ExpressionClassifier", "expression_accuracy"]
 
@@ -65,7 +66,7 @@ def _grayscale_faces(faces: np.ndarray) -> np.ndarray:
     if min(array.shape[1:3]) < 8:
         raise ValueError(f"faces are too small: {array.shape}")
     if array.shape[3] == 3:  # RGB to luma with the ITU-R BT.601 weights that OpenCV uses
-        gray = array @ np.array([0.299, 0.587, 0.114])
+        gray = array @ np.array(BT601_LUMA)
     else:
         gray = array[..., 0]
     gray = np.rint(np.clip(gray, 0.0, 1.0) * 255.0).astype(np.uint8)

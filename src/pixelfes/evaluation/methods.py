@@ -18,9 +18,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
+from pixelfes.photometric import BT601_LUMA
 
 #: ITU-R BT.601 luma weights (the classifier and the editing pipeline use the same).
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+LUMA = np.array(BT601_LUMA, dtype=np.float32)
 
 #: The paper's ridge penalty (lambda).
 PAPER_ALPHA = 0.4
