@@ -99,8 +99,9 @@ def test_lpips_of_identical_images_is_zero_and_grows_with_noise() -> None:
     noisy = np.stack([np.clip(a + rng.normal(0, s, a.shape), 0, 1) for s in (0.0, 0.05, 0.2)])
     d = lp.LPIPS()(batch, noisy)
     assert d.shape == (3,)
-    assert d[0] == 0.0
-    assert 0 < d[1] < d[2]
+    # Identical rows of one batched product may differ in the last bits on some BLAS kernels.
+    assert d[0] == pytest.approx(0.0, abs=1e-9)
+    assert d[0] < 1e-6 < d[1] < d[2]
     assert float(lp.lpips(noisy[2], a)) == pytest.approx(d[2], rel=1e-5)  # symmetric
 
 
