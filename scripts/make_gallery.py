@@ -17,6 +17,7 @@ from pixelfes.config import data_root
 from pixelfes.data import find_pairs, load_pairs
 from pixelfes.editing import available_expressions, edit_image, load_model
 from pixelfes.exceptions import NoFaceError
+from pixelfes.faces import face_mask
 from pixelfes.figures import labelled_grid
 from pixelfes.imageio import read_image, write_image
 from pixelfes.models import PixelRidge
@@ -70,7 +71,7 @@ def held_out_happy(root: Path):
     aligned = load_pairs(pairs, size=128)
     bundled = load_model("happy")
     model = PixelRidge(**bundled.get_params()).fit(aligned.X, aligned.T)
-    mean, std = pooled_statistics(aligned.X)
+    mean, std = pooled_statistics(aligned.X, face_mask(aligned.X.shape[1]))
     model.metadata_ = {"input_mean": mean.tolist(), "input_std": std.tolist()}
     return model
 

@@ -43,7 +43,7 @@ def _london_crop(path: Path) -> np.ndarray:
 
 
 def test_classifier_vocabulary_is_the_projects() -> None:
-    from pixelfes.data.expressions import BASIC_EXPRESSIONS
+    from pixelfes.expressions import BASIC_EXPRESSIONS
 
     assert clf_mod.EXPRESSIONS == BASIC_EXPRESSIONS
 

@@ -12,8 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
-VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"})
+from pixelfes.formats import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_video
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class Job:
 
     @property
     def is_video(self) -> bool:
-        return self.source.suffix.lower() in VIDEO_SUFFIXES
+        return is_video(self.source)
 
 
 @dataclass
@@ -149,7 +148,7 @@ def _attempt(work: Callable[[Job], None], job: Job) -> str | None:
 
 
 def _media_files(folder: Path) -> list[Path]:
-    suffixes = IMAGE_SUFFIXES | VIDEO_SUFFIXES
+    suffixes = frozenset(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
 
 

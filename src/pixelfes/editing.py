@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from pixelfes.photometric import BT601_LUMA, match_to, unmatch
+from pixelfes.colour import luma as bt601_luma
+from pixelfes.colour import to_unit
+from pixelfes.exceptions import InvalidInputError
+from pixelfes.photometric import match_to, unmatch
 from pixelfes.pretrained import bundled_models, find_bundled
 
 MAX_INTENSITY = 1.5
-LUMA_WEIGHTS = np.array(BT601_LUMA, np.float32)
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def load_model(name_or_path: str | Path) -> Any:
         from pixelfes.models import load
 
         return load(path)
-    raise ValueError(
+    raise InvalidInputError(
         f"unknown model {str(name_or_path)!r}: give an expression "
         f"({', '.join(available_expressions())}), a bundled model name "
         f"({', '.join(m.name for m in bundled_models())}) or a model file path"
@@ -119,12 +121,12 @@ def synthesize(
     ndarray of shape (N, S, S, C), float32, clipped to [0, 1]
     """
     _check_intensity(intensity)
-    source = crops.astype(np.float32) / 255.0
+    source = to_unit(crops)
     if intensity == 0:
         return source
     stats = _colour_statistics(model) if match_colours else None
     if luma and source.shape[-1] == 3 and _shares_channels(model):
-        y = source @ LUMA_WEIGHTS
+        y = bt601_luma(source)
         grey = np.repeat(y[..., None], 3, axis=-1)
         change = (_predict(model, grey, stats).mean(axis=-1) - y)[..., None]
     else:
@@ -139,7 +141,9 @@ def _predict(
     """The model's prediction for [0, 1] crops, through the colour match when given stats."""
     if stats is None:
         return np.asarray(_predict_matching_channels(model, source), np.float32)
-    matched, face_mean, face_std = match_to(source, *stats)
+    from pixelfes.faces import face_mask
+
+    matched, face_mean, face_std = match_to(source, *stats, face_mask(source.shape[1]))
     predicted = _predict_matching_channels(model, matched)
     return unmatch(np.asarray(predicted, np.float32), *stats, face_mean, face_std)
 
@@ -201,7 +205,7 @@ def edit_image(
     size = int(model.image_shape_[0])
     faces = align(image, size=size, largest_only=largest_only, landmarks=landmarks, source=source)
     crops = np.stack([face.crop for face in faces])
-    changes = synthesize(model, crops, intensity) - crops.astype(np.float32) / 255.0
+    changes = synthesize(model, crops, intensity) - to_unit(crops)
     edited = image
     for face, change in zip(faces, changes, strict=True):
         edited = paste_change(edited, face, change)
@@ -247,14 +251,14 @@ def _predict_matching_channels(model: Any, crops: np.ndarray) -> np.ndarray:
 def _as_rgb(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8:
-        raise ValueError(f"image must be uint8, got {image.dtype}")
+        raise InvalidInputError(f"image must be uint8, got {image.dtype}")
     if image.ndim == 2:
         return np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W), got {image.shape}")
+        raise InvalidInputError(f"image must have shape (H, W, 3) or (H, W), got {image.shape}")
     return image
 
 
 def _check_intensity(intensity: float) -> None:
     if not 0.0 <= float(intensity) <= MAX_INTENSITY:
-        raise ValueError(f"intensity must be in [0, {MAX_INTENSITY}], got {intensity}")
+        raise InvalidInputError(f"intensity must be in [0, {MAX_INTENSITY}], got {intensity}")

@@ -1,25 +1,58 @@
-"""Exceptions raised by pixelfes; each names the problem and, where there is one, the file."""
+"""The one exception hierarchy of pixelfes: each error names the problem (and the file).
+
+Every error pixelfes raises on purpose is a :class:`PixelfesError`; the input errors are
+also ``ValueError`` so that callers that caught ``ValueError`` keep working::
+
+    PixelfesError
+    ├── InvalidInputError (ValueError)      an argument has the wrong shape, dtype or value
+    │   └── NotFittedError (AttributeError) a model used before ``fit``
+    ├── InvalidImageError (ValueError)      an image cannot be read or has a bad layout
+    │   └── ImageTooLargeError              more pixels than the decoding limit
+    ├── InvalidModelError (ValueError)      a model file is corrupt, foreign or too new
+    ├── NoFaceError (ValueError)            no usable face in an image
+    └── DatasetError (ValueError)           a dataset/folder is missing, empty or unpaired
+
+``ImageError`` and ``ModelFileError`` are the former names of ``InvalidImageError`` and
+``InvalidModelError`` (the same classes).
+"""
 
 from __future__ import annotations
+
+__all__ = [
+    "DatasetError",
+    "ImageError",
+    "ImageTooLargeError",
+    "InvalidImageError",
+    "InvalidInputError",
+    "InvalidModelError",
+    "ModelFileError",
+    "NoFaceError",
+    "NotFittedError",
+    "PixelfesError",
+]
 
 
 class PixelfesError(Exception):
     """Base class of every error pixelfes raises on purpose."""
 
 
-class NotFittedError(PixelfesError, ValueError, AttributeError):
+class InvalidInputError(PixelfesError, ValueError):
+    """An argument has the wrong shape, dtype or value (an image stack, a hyper-parameter)."""
+
+
+class NotFittedError(InvalidInputError, AttributeError):
     """A model was used (``predict``, ``save``...) before ``fit``."""
 
 
-class ModelFileError(PixelfesError, ValueError):
+class InvalidModelError(PixelfesError, ValueError):
     """A model file is corrupt, truncated, foreign or written by a newer format version."""
 
 
-class ImageError(PixelfesError, ValueError):
+class InvalidImageError(PixelfesError, ValueError):
     """An image cannot be read or has an unsupported layout."""
 
 
-class ImageTooLargeError(ImageError):
+class ImageTooLargeError(InvalidImageError):
     """An image has more pixels than the configured limit (decompression-bomb guard)."""
 
 
@@ -29,3 +62,9 @@ class NoFaceError(PixelfesError, ValueError):
 
 class DatasetError(PixelfesError, ValueError):
     """A dataset or image folder is missing, empty, unpaired or uses an unknown label."""
+
+
+#: Former name of :class:`InvalidImageError` (the same class).
+ImageError = InvalidImageError
+#: Former name of :class:`InvalidModelError` (the same class).
+ModelFileError = InvalidModelError

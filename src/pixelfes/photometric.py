@@ -5,44 +5,50 @@ light or with another skin tone falls outside that range and is pulled towards t
 training mean. Matching each channel's mean and spread inside the face mask to the
 training statistics before synthesis, and undoing it afterwards, keeps the person's own
 colours while the model changes the expression.
+
+Every function takes the face mask of the crops (e.g. :func:`pixelfes.faces.face_mask`)
+from its caller: this module knows colours, not faces.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pixelfes.faces import face_mask
+from pixelfes.colour import to_unit
+from pixelfes.exceptions import InvalidInputError
 
 _MIN_STD = 1e-3
 
-#: ITU-R BT.601 luma weights of R, G and B (also OpenCV's RGB -> gray).
-BT601_LUMA = (0.299, 0.587, 0.114)
 
-
-def face_statistics(crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def face_statistics(crops: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation of each face inside the face mask.
 
     Parameters
     ----------
     crops : ndarray of shape (N, S, S, C) or (S, S, C), uint8 or float in [0, 1]
         Aligned faces.
+    mask : ndarray of shape (S, S)
+        Face mask of the crops; pixels where it exceeds 0.5 count.
 
     Returns
     -------
     mean, std : ndarray of shape (N, C), or (C,) for a single face; float32
     """
-    values = _masked_values(crops)
+    values = _masked_values(crops, mask)
     return values.mean(axis=-2), np.maximum(values.std(axis=-2), _MIN_STD)
 
 
-def pooled_statistics(crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation per channel over every face of a training set, shape (C,)."""
-    values = _masked_values(crops).reshape(-1, np.shape(crops)[-1])
+def pooled_statistics(crops: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation per channel over every face of a training set, shape (C,).
+
+    ``crops`` is (N, S, S, C); ``mask`` (S, S) selects the face pixels (values > 0.5).
+    """
+    values = _masked_values(crops, mask).reshape(-1, np.shape(crops)[-1])
     return values.mean(axis=0), np.maximum(values.std(axis=0), _MIN_STD)
 
 
 def match_to(
-    crops: np.ndarray, mean: np.ndarray, std: np.ndarray
+    crops: np.ndarray, mean: np.ndarray, std: np.ndarray, mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shift and scale each face's channels to ``mean``/``std`` (inside the face mask).
 
@@ -51,6 +57,8 @@ def match_to(
     crops : ndarray of shape (N, S, S, C), uint8 or float in [0, 1]
     mean, std : array-like of shape (C,)
         Target statistics, e.g. from :func:`pooled_statistics` on the training inputs.
+    mask : ndarray of shape (S, S)
+        Face mask of the crops; the statistics are taken where it exceeds 0.5.
 
     Returns
     -------
@@ -59,7 +67,7 @@ def match_to(
         Each face's own statistics, to undo the match with :func:`unmatch`.
     """
     x = _as_float(crops)
-    face_mean, face_std = face_statistics(x)
+    face_mean, face_std = face_statistics(x, mask)
     scale = np.asarray(std, np.float32) / face_std
     matched = (x - face_mean[:, None, None]) * scale[:, None, None] + np.asarray(mean, np.float32)
     return np.clip(matched, 0.0, 1.0), face_mean, face_std
@@ -81,12 +89,13 @@ def unmatch(
 def _as_float(crops: np.ndarray) -> np.ndarray:
     x = np.asarray(crops)
     if x.ndim != 4:
-        raise ValueError(f"crops must have shape (N, S, S, C), got {x.shape}")
-    return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+        raise InvalidInputError(f"crops must have shape (N, S, S, C), got {x.shape}")
+    return to_unit(x)
 
 
-def _masked_values(crops: np.ndarray) -> np.ndarray:
-    x = np.asarray(crops)
-    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
-    inside = face_mask(x.shape[-2]) > 0.5
+def _masked_values(crops: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    x = to_unit(crops)
+    inside = np.asarray(mask) > 0.5
+    if inside.shape != x.shape[-3:-1]:
+        raise InvalidInputError(f"mask has shape {inside.shape}; the crops are {x.shape[-3:-1]}")
     return x[..., inside, :]

@@ -16,7 +16,9 @@ import numpy as np
 
 from pixelfes import __version__
 from pixelfes.data.splits import subject_kfold, subject_train_test_split
-from pixelfes.evaluation.metrics import batch_psnr
+from pixelfes.exceptions import InvalidInputError
+from pixelfes.faces import face_mask
+from pixelfes.metrics import batch_psnr
 from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
 from pixelfes.photometric import pooled_statistics
 
@@ -62,7 +64,7 @@ def make_model(family: str, **params: Any) -> Any:
         cls = MODEL_FAMILIES[family]
     except KeyError:
         names = ", ".join(MODEL_FAMILIES)
-        raise ValueError(f"unknown model {family!r}; choose one of {names}") from None
+        raise InvalidInputError(f"unknown model {family!r}; choose one of {names}") from None
     return cls(**params)
 
 
@@ -196,7 +198,7 @@ def train(
 def _check_pairs(X: np.ndarray, T: np.ndarray, subjects: Iterable[str]) -> None:
     n_subjects = len(set(subjects))
     if n_subjects < 2:
-        raise ValueError(f"training needs pairs from at least 2 subjects, got {n_subjects}")
+        raise InvalidInputError(f"training needs pairs from at least 2 subjects, got {n_subjects}")
 
 
 def model_metadata(
@@ -212,7 +214,7 @@ def model_metadata(
     ``input_mean``/``input_std`` are the training inputs' per-channel statistics inside the
     face mask, used by :func:`pixelfes.editing.synthesize` to match new faces to them.
     """
-    mean, std = pooled_statistics(X)
+    mean, std = pooled_statistics(X, face_mask(X.shape[1]))
     return {
         "source_expression": source,
         "target_expression": target,

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from pixelfes.exceptions import ImageError, ImageTooLargeError, NoFaceError
+from pixelfes.expressions import EMOTIONS
 
 try:  # Starlette and uvicorn come with the optional extra "app".
     from starlette.applications import Starlette
@@ -45,7 +46,7 @@ MAX_CONCURRENT = 2
 MIN_INTENSITY, MAX_INTENSITY, DEFAULT_INTENSITY = 0.0, 1.5, 1.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 # The order the page lists expressions in; any others follow alphabetically.
-EXPRESSION_ORDER = ("happy", "sad", "surprise", "anger", "disgust", "fear", "neutral")
+EXPRESSION_ORDER = (*EMOTIONS, "neutral")
 
 # Only our own files: no inline script, no third-party origin, camera frames as blob/data URLs.
 SECURITY_HEADERS = {

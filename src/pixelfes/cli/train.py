@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 from tqdm import tqdm
 
+from pixelfes.colour import to_gray
 from pixelfes.training import MODEL_FAMILIES, cv_steps, model_metadata, train
 
 
@@ -69,7 +69,7 @@ def train_command(
         click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
     X, T = aligned.X, aligned.T
     if gray:
-        X, T = (np.round(A.mean(axis=-1, keepdims=True)).astype(np.uint8) for A in (X, T))
+        X, T = to_gray(X), to_gray(T)
     with tqdm(total=cv_steps(family) if cv else 0, unit="fit", disable=not cv) as bar:
         try:
             report = train(

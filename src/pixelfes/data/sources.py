@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pixelfes.config import data_root
-from pixelfes.data.expressions import EXPRESSIONS, normalise_expression
 from pixelfes.exceptions import DatasetError
+from pixelfes.expressions import EXPRESSIONS, normalise_expression
+from pixelfes.formats import IMAGE_EXTENSIONS
 
 __all__ = ["DATASETS", "IMAGE_EXTENSIONS", "Pair", "dataset_dir", "find_pairs"]
 
@@ -25,7 +26,6 @@ __all__ = ["DATASETS", "IMAGE_EXTENSIONS", "Pair", "dataset_dir", "find_pairs"]
 DATASETS = {"london": "london", "ckplus": "ckplus128", "taiwanese": "taiwanese256"}
 _DATASET_ALIASES = {"ck+": "ckplus", "ckplus128": "ckplus", "taiwanese256": "taiwanese"}
 #: File endings (lower case) treated as images in a user's folder.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _MAX_LISTED = 20
 
 

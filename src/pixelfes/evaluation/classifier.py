@@ -17,13 +17,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pixelfes.colour import luma
 from pixelfes.evaluation._common import missing, to_float
-from pixelfes.photometric import BT601_LUMA
+from pixelfes.expressions import BASIC_EXPRESSIONS
 
 __all__ = ["EXPRESSIONS", "ExpressionClassifier", "expression_accuracy"]
 
 #: The project's expression vocabulary, in the column order of ``predict_proba``.
-EXPRESSIONS: tuple[str, ...] = ("neutral", "happy", "sad", "surprise", "anger", "disgust", "fear")
+EXPRESSIONS: tuple[str, ...] = BASIC_EXPRESSIONS
 
 # The model's output order (FER2013 labels) and their names in the project's vocabulary.
 _MODEL_LABELS = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -66,7 +67,7 @@ def _grayscale_faces(faces: np.ndarray) -> np.ndarray:
     if min(array.shape[1:3]) < 8:
         raise ValueError(f"faces are too small: {array.shape}")
     if array.shape[3] == 3:  # RGB to luma with the ITU-R BT.601 weights that OpenCV uses
-        gray = array @ np.array(BT601_LUMA)
+        gray = luma(array)
     else:
         gray = array[..., 0]
     gray = np.rint(np.clip(gray, 0.0, 1.0) * 255.0).astype(np.uint8)

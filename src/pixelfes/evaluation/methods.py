@@ -17,11 +17,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from pixelfes.colour import to_gray as luma
+from pixelfes.colour import to_unit
 from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
-from pixelfes.photometric import BT601_LUMA
-
-#: ITU-R BT.601 luma weights (the classifier and the editing pipeline use the same).
-LUMA = np.array(BT601_LUMA, dtype=np.float32)
 
 #: The paper's ridge penalty (lambda).
 PAPER_ALPHA = 0.4
@@ -45,28 +43,6 @@ class Method(Protocol):
     def n_parameters(self) -> int:
         """Learned parameters of the fitted method."""
         ...
-
-
-def to_unit(images: np.ndarray) -> np.ndarray:
-    """uint8 (divided by 255) or float images as float32 on [0, 1]."""
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) / np.float32(255.0)
-    return images.astype(np.float32, copy=False)
-
-
-def luma(images: np.ndarray) -> np.ndarray:
-    """(N, H, W, 3) -> (N, H, W, 1) BT.601 luma, keeping uint8 as rounded uint8.
-
-    One-channel stacks are returned unchanged.
-    """
-    images = np.asarray(images)
-    if images.shape[-1] == 1:
-        return images
-    y = images.astype(np.float32) @ LUMA
-    if images.dtype == np.uint8:
-        return np.clip(np.rint(y), 0, 255).astype(np.uint8)[..., None]
-    return y[..., None]
 
 
 class IdentityMethod:
@@ -202,10 +178,11 @@ class PhotoPipelineRidge(ModelMethod):
 
     def fit(self, X: np.ndarray, T: np.ndarray) -> PhotoPipelineRidge:
         """Fit Pixel-RR and store the training inputs' colour statistics."""
+        from pixelfes.faces import face_mask
         from pixelfes.photometric import pooled_statistics
 
         super().fit(X, T)
-        mean, std = pooled_statistics(X)
+        mean, std = pooled_statistics(X, face_mask(X.shape[1]))
         self.model_.metadata_ = {
             "input_mean": [float(v) for v in mean],
             "input_std": [float(v) for v in std],

@@ -12,7 +12,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from pixelfes.evaluation._common import as_float_batch, as_image, missing, same_shape
+from pixelfes.evaluation._common import as_image, missing, same_shape
+from pixelfes.metrics import batch_psnr, pairwise, psnr
 
 __all__ = [
     "ConfidenceInterval",
@@ -24,33 +25,6 @@ __all__ = [
     "sharpness",
     "ssim",
 ]
-
-
-def psnr(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
-    """Peak signal-to-noise ratio of one image pair, in dB.
-
-    ``10 * log10(data_range**2 / MSE)`` with the MSE over all pixels and channels.
-
-    Parameters
-    ----------
-    a, b : ndarray
-        (H, W) or (H, W, C) images of the same shape, uint8 or float in [0, 1].
-    data_range : float
-        Peak value of the (float) images; 1.0 for images in [0, 1].
-
-    Returns
-    -------
-    float
-        PSNR in dB; ``inf`` for identical images.
-    """
-    x, y = as_image(a, "a"), as_image(b, "b")
-    same_shape(x, y)
-    if data_range <= 0:
-        raise ValueError(f"data_range must be positive, got {data_range}")
-    mse = float(np.mean((x - y) ** 2))
-    if mse == 0.0:
-        return float("inf")
-    return float(10.0 * np.log10(data_range**2 / mse))
 
 
 def _gaussian_kernel(sigma: float, truncate: float = 3.5) -> np.ndarray:
@@ -151,26 +125,14 @@ def sharpness(output: np.ndarray, target: np.ndarray) -> float:
     return num / den
 
 
-def _batch(func, a: np.ndarray, b: np.ndarray, **kwargs) -> np.ndarray:
-    x, _ = as_float_batch(a, "a")
-    y, _ = as_float_batch(b, "b")
-    same_shape(x, y)
-    return np.array([func(p, q, **kwargs) for p, q in zip(x, y, strict=True)], dtype=np.float64)
-
-
-def batch_psnr(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> np.ndarray:
-    """Per-image :func:`psnr` of two (N, H, W, C) batches; returns shape (N,)."""
-    return _batch(psnr, a, b, data_range=data_range)
-
-
 def batch_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> np.ndarray:
     """Per-image :func:`ssim` of two (N, H, W, C) batches; returns shape (N,)."""
-    return _batch(ssim, a, b, data_range=data_range)
+    return pairwise(ssim, a, b, data_range=data_range)
 
 
 def batch_sharpness(outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Per-image :func:`sharpness` of two (N, H, W, C) batches; returns shape (N,)."""
-    return _batch(sharpness, outputs, targets)
+    return pairwise(sharpness, outputs, targets)
 
 
 class ConfidenceInterval(NamedTuple):

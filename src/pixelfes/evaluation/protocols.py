@@ -27,6 +27,7 @@ from pixelfes.evaluation.methods import (
     luma,
 )
 from pixelfes.evaluation.metrics import batch_psnr, batch_sharpness, batch_ssim
+from pixelfes.formats import is_image
 
 #: Datasets stored in grayscale: pairs involving them are compared in grayscale (luma).
 GRAY_DATASETS = frozenset({"ckplus"})
@@ -475,7 +476,7 @@ def align_wild(folder: Path, size: int = 128) -> tuple[list[WildFace], list[str]
 
     faces, skipped = [], []
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in {".jpg", ".jpeg", ".png"}:
+        if not is_image(path):
             continue
         try:
             found = align(read_image(path), size, largest_only=True)

@@ -31,8 +31,9 @@ from pixelfes.evaluation.protocols import (
     run_wild,
     sigma_sweep,
 )
+from pixelfes.expressions import EMOTIONS
 
-SIX = ("happy", "sad", "surprise", "anger", "disgust", "fear")
+SIX = EMOTIONS
 
 #: Short column labels for figures.
 SHORT = {

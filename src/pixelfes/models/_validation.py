@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 
+from pixelfes.exceptions import InvalidInputError
+
 #: dtypes accepted as images; anything else (int16, bool, object, complex...) is refused.
 FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 
@@ -36,13 +38,15 @@ def check_images(X: object, name: str = "X", stacklevel: int = 4) -> np.ndarray:
     """
     arr = np.asarray(X)
     if arr.dtype != np.uint8 and arr.dtype.type not in FLOAT_DTYPES:
-        raise ValueError(
+        raise InvalidInputError(
             f"{name} has unsupported dtype {arr.dtype}; use uint8 (0..255) or float (0..1)"
         )
     if arr.ndim not in (3, 4):
-        raise ValueError(f"{name} must have shape (N, H, W) or (N, H, W, C); got shape {arr.shape}")
+        raise InvalidInputError(
+            f"{name} must have shape (N, H, W) or (N, H, W, C); got shape {arr.shape}"
+        )
     if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
+        raise InvalidInputError(f"{name} is empty (shape {arr.shape})")
     if arr.dtype != np.uint8:
         _check_float_range(arr, name, stacklevel)
     return arr if arr.ndim == 4 else arr[..., np.newaxis]
@@ -51,7 +55,7 @@ def check_images(X: object, name: str = "X", stacklevel: int = 4) -> np.ndarray:
 def _check_float_range(arr: np.ndarray, name: str, stacklevel: int) -> None:
     low, high = float(np.min(arr)), float(np.max(arr))
     if not (np.isfinite(low) and np.isfinite(high)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+        raise InvalidInputError(f"{name} contains NaN or infinite values")
     if low < 0.0 or high > 1.0:
         warnings.warn(
             f"{name} has float values in [{low:.3g}, {high:.3g}], outside [0, 1]; pixelfes "
@@ -66,7 +70,9 @@ def check_pair(X: object, T: object) -> tuple[np.ndarray, np.ndarray]:
     X4 = check_images(X, "X", stacklevel=5)
     T4 = check_images(T, "T", stacklevel=5)
     if X4.shape != T4.shape:
-        raise ValueError(f"X and T must have the same shape; got {np.shape(X)} and {np.shape(T)}")
+        raise InvalidInputError(
+            f"X and T must have the same shape; got {np.shape(X)} and {np.shape(T)}"
+        )
     return X4, T4
 
 
@@ -74,19 +80,14 @@ def check_image_shape(X4: np.ndarray, image_shape: tuple[int, int, int]) -> None
     """Refuse images whose H x W or channel count differ from what the model was fitted on."""
     height, width, channels = image_shape
     if X4.shape[1:3] != (height, width):
-        raise ValueError(
+        raise InvalidInputError(
             f"X has images of {X4.shape[1]}x{X4.shape[2]} pixels; "
             f"the model was fitted on {height}x{width}"
         )
     if X4.shape[3] != channels:
-        raise ValueError(f"X has {X4.shape[3]} channel(s); the model was fitted on {channels}")
-
-
-def to_unit(X4: np.ndarray, dtype: type = np.float64) -> np.ndarray:
-    """Return ``X4`` as floats on the [0, 1] scale (uint8 divided by 255); a new array."""
-    if X4.dtype == np.uint8:
-        return np.multiply(X4, 1.0 / 255.0, dtype=dtype)
-    return X4.astype(dtype, copy=True)
+        raise InvalidInputError(
+            f"X has {X4.shape[3]} channel(s); the model was fitted on {channels}"
+        )
 
 
 def check_positive(value: object, name: str) -> float:
@@ -94,14 +95,14 @@ def check_positive(value: object, name: str) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number; got {value!r}") from None
+        raise InvalidInputError(f"{name} must be a positive number; got {value!r}") from None
     if not (np.isfinite(number) and number > 0.0):
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
+        raise InvalidInputError(f"{name} must be a finite number > 0; got {value!r}")
     return number
 
 
 def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ValueError listing them."""
     if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}; got {value!r}")
+        raise InvalidInputError(f"{name} must be one of {choices}; got {value!r}")
     return str(value)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pixelfes.exceptions import NotFittedError
+from pixelfes.exceptions import InvalidInputError, NotFittedError
 from pixelfes.models._validation import check_image_shape, check_images, check_pair
 
 
@@ -136,4 +136,4 @@ class BaseImageModel:
 def expect_shape(array: np.ndarray, shape: tuple[int, ...], name: str) -> None:
     """Raise ValueError if ``array`` does not have ``shape`` (used when loading)."""
     if array.shape != shape:
-        raise ValueError(f"array {name} has shape {array.shape}, expected {shape}")
+        raise InvalidInputError(f"array {name} has shape {array.shape}, expected {shape}")

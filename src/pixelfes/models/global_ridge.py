@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pixelfes.models._validation import check_positive, to_unit
+from pixelfes.colour import to_unit
+from pixelfes.models._validation import check_positive
 from pixelfes.models.base import BaseImageModel, expect_shape
 
 
@@ -52,8 +53,8 @@ class GlobalRidge(BaseImageModel):
 
     def _fit(self, X4: np.ndarray, T4: np.ndarray) -> None:
         n = X4.shape[0]
-        x = to_unit(X4).reshape(n, -1)
-        t = to_unit(T4).reshape(n, -1)
+        x = to_unit(X4, np.float64).reshape(n, -1)
+        t = to_unit(T4, np.float64).reshape(n, -1)
         gram = x @ x.T
         gram[np.diag_indices(n)] += float(self.alpha)
         self.dual_coef_ = np.linalg.solve(gram, t).astype(np.float32)

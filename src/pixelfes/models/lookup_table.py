@@ -6,6 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
+from pixelfes.exceptions import InvalidInputError
 from pixelfes.models._validation import check_choice
 from pixelfes.models.base import BaseImageModel, expect_shape
 
@@ -59,7 +60,7 @@ class PixelLookupTable(BaseImageModel):
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Look up every pixel of uint8 images; see ``BaseImageModel.predict``."""
         if np.asarray(X).dtype != np.uint8:
-            raise ValueError(
+            raise InvalidInputError(
                 f"PixelLookupTable needs uint8 images; got dtype {np.asarray(X).dtype}"
             )
         return super().predict(X)
@@ -96,7 +97,7 @@ class PixelLookupTable(BaseImageModel):
         height, width, channels = self.image_shape_
         table_channels = self.table_.shape[2] if self.table_.ndim == 4 else -1
         if table_channels not in (1, channels):
-            raise ValueError(f"array table_ has shape {self.table_.shape}")
+            raise InvalidInputError(f"array table_ has shape {self.table_.shape}")
         expect_shape(self.table_, (height, width, table_channels, 256), "table_")
         self.table_ = self.table_.astype(self.dtype, copy=False)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pixelfes.models._validation import check_positive, to_unit
+from pixelfes.colour import to_unit
+from pixelfes.exceptions import InvalidInputError
+from pixelfes.models._validation import check_positive
 from pixelfes.models.base import BaseImageModel, expect_shape
 
 
@@ -74,9 +76,9 @@ class MaskedRidge(BaseImageModel):
     def _check_hyper_parameters(self) -> None:
         check_positive(self.alpha, "alpha")
         if isinstance(self.radius, bool) or not isinstance(self.radius, int | np.integer):
-            raise ValueError(f"radius must be an integer >= 0; got {self.radius!r}")
+            raise InvalidInputError(f"radius must be an integer >= 0; got {self.radius!r}")
         if self.radius < 0:
-            raise ValueError(f"radius must be an integer >= 0; got {self.radius!r}")
+            raise InvalidInputError(f"radius must be an integer >= 0; got {self.radius!r}")
 
     def _fit(self, X4: np.ndarray, T4: np.ndarray) -> None:
         _, height, width, channels = X4.shape
@@ -85,8 +87,8 @@ class MaskedRidge(BaseImageModel):
         coef = np.zeros((height, width, channels, m), dtype=np.float32)
         intercept = np.zeros((height, width, channels), dtype=np.float32)
         for c in range(channels):
-            x = to_unit(X4[..., c])
-            t = to_unit(T4[..., c])
+            x = to_unit(X4[..., c], np.float64)
+            t = to_unit(T4[..., c], np.float64)
             views = shifted_views(np.pad(x, ((0, 0), (r, r), (r, r))), r, height, width)
             gram = np.empty((height, width, m + 1, m + 1))
             rhs = np.empty((height, width, m + 1))

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pixelfes.colour import to_unit
+from pixelfes.exceptions import InvalidInputError
 from pixelfes.models._linalg import cholesky_solve
-from pixelfes.models._validation import check_choice, check_positive, to_unit
+from pixelfes.models._validation import check_choice, check_positive
 from pixelfes.models.base import BaseImageModel, expect_shape
 from pixelfes.models.pixel_ridge import CHANNEL_MODES
 
@@ -187,4 +189,4 @@ class PixelKernelRidge(BaseImageModel):
         expect_shape(self.dual_coef_, (n_functions, n_samples), "dual_coef_")
         expect_shape(self.train_inputs_, (n_functions, n_samples), "train_inputs_")
         if shared and n_samples % channels:
-            raise ValueError("dual_coef_ sample count is not a multiple of the channels")
+            raise InvalidInputError("dual_coef_ sample count is not a multiple of the channels")

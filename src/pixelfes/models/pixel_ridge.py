@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pixelfes.models._validation import check_choice, check_positive, to_unit
+from pixelfes.colour import to_unit
+from pixelfes.models._validation import check_choice, check_positive
 from pixelfes.models.base import BaseImageModel, expect_shape
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def pixel_moments(X4: np.ndarray, T4: np.ndarray, shared: bool) -> tuple[np.ndar
     exact = X4.dtype == np.uint8 and T4.dtype == np.uint8
 
     def convert(chunk: np.ndarray) -> np.ndarray:
-        return chunk.astype(np.float32) if exact else to_unit(chunk)
+        return chunk.astype(np.float32) if exact else to_unit(chunk, np.float64)
 
     n_images = X4.shape[0]
     flat_x, flat_t = X4.reshape(n_images, -1), T4.reshape(n_images, -1)

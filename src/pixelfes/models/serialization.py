@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from pixelfes.atomic import atomic_open
-from pixelfes.exceptions import ModelFileError
+from pixelfes.exceptions import InvalidInputError, ModelFileError
 from pixelfes.models._validation import INTENSITY_SCALE
 from pixelfes.models.base import BaseImageModel
 from pixelfes.models.global_ridge import GlobalRidge
@@ -53,7 +53,7 @@ def save_model(
     from pixelfes import __version__
 
     if dtype not in STORAGE_DTYPES:
-        raise ValueError(f"dtype must be one of {STORAGE_DTYPES}; got {dtype!r}")
+        raise InvalidInputError(f"dtype must be one of {STORAGE_DTYPES}; got {dtype!r}")
     arrays = {name: _stored(getattr(model, name), name, dtype) for name in model._array_names}
     params = model.get_params()
     header = {
@@ -72,7 +72,7 @@ def save_model(
     try:
         encoded = json.dumps(header, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as error:
-        raise ValueError(f"metadata must be JSON-serialisable: {error}") from None
+        raise InvalidInputError(f"metadata must be JSON-serialisable: {error}") from None
     arrays["header"] = np.frombuffer(encoded, dtype=np.uint8)
     _write_atomically(Path(path), arrays)
 
@@ -80,7 +80,9 @@ def save_model(
 def _stored(array: np.ndarray, name: str, dtype: str) -> np.ndarray:
     out = array.astype(dtype)
     if not np.isfinite(out).all():
-        raise ValueError(f"{name} does not fit in {dtype} (values overflow); save as float32")
+        raise InvalidInputError(
+            f"{name} does not fit in {dtype} (values overflow); save as float32"
+        )
     return out
 
 

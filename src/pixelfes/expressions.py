@@ -1,13 +1,19 @@
-"""The one expression vocabulary pixelfes uses, and the mapping from each dataset's names."""
+"""The expression vocabulary, the one definition, and the mapping from each dataset's names.
+
+Every module that names expressions (datasets, the web app, the evaluation, the command
+line) takes them from here.
+"""
 
 from __future__ import annotations
 
 from pixelfes.exceptions import DatasetError
 
-__all__ = ["BASIC_EXPRESSIONS", "EXPRESSIONS", "normalise_expression"]
+__all__ = ["BASIC_EXPRESSIONS", "EMOTIONS", "EXPRESSIONS", "normalise_expression"]
 
+#: The six basic emotions (every expression but neutral), in a fixed order.
+EMOTIONS = ("happy", "sad", "surprise", "anger", "disgust", "fear")
 #: Neutral plus the six basic expressions, in a fixed order.
-BASIC_EXPRESSIONS = ("neutral", "happy", "sad", "surprise", "anger", "disgust", "fear")
+BASIC_EXPRESSIONS = ("neutral", *EMOTIONS)
 #: Every canonical name: the basic ones plus contempt (only CK+ has it).
 EXPRESSIONS = (*BASIC_EXPRESSIONS, "contempt")
 
