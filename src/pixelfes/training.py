@@ -19,15 +19,8 @@ from pixelfes.data.splits import subject_kfold, subject_train_test_split
 from pixelfes.exceptions import InvalidInputError
 from pixelfes.faces import face_mask
 from pixelfes.metrics import batch_psnr
-from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
+from pixelfes.models import MODEL_FAMILIES
 from pixelfes.photometric import pooled_statistics
-
-MODEL_FAMILIES: dict[str, type] = {
-    "pixel-rr": PixelRidge,
-    "pixel-kr": PixelKernelRidge,
-    "mr": MaskedRidge,
-    "global-rr": GlobalRidge,
-}
 
 #: Hyper-parameter grids searched by cross-validation, per model family.
 CV_GRIDS: dict[str, dict[str, Sequence[float]]] = {

@@ -8,6 +8,7 @@ returns self, fitted attributes end in ``_``) and saves to a versioned, pickle-f
 
 from __future__ import annotations
 
+from pixelfes.models._registry import MODEL_CLASSES, MODEL_FAMILIES
 from pixelfes.models.global_ridge import GlobalRidge
 from pixelfes.models.lookup_table import PixelLookupTable
 from pixelfes.models.masked_ridge import MaskedRidge
@@ -17,6 +18,8 @@ from pixelfes.models.serialization import FORMAT_VERSION, load
 
 __all__ = [
     "FORMAT_VERSION",
+    "MODEL_CLASSES",
+    "MODEL_FAMILIES",
     "GlobalRidge",
     "MaskedRidge",
     "PixelKernelRidge",

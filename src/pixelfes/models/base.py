@@ -9,6 +9,7 @@ import numpy as np
 
 from pixelfes.exceptions import InvalidInputError, NotFittedError
 from pixelfes.models._validation import check_image_shape, check_images, check_pair
+from pixelfes.models.serialization import save_model
 
 
 class BaseImageModel:
@@ -110,8 +111,6 @@ class BaseImageModel:
         dtype : {"float32", "float16"}
             Storage precision of the fitted arrays.
         """
-        from pixelfes.models.serialization import save_model
-
         self._check_fitted()
         save_model(self, path, metadata=metadata, dtype=dtype)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from pixelfes.colour import to_unit
+from pixelfes.models._registry import register
 from pixelfes.models._validation import check_positive
 from pixelfes.models.base import BaseImageModel, expect_shape
 
 
+@register("global-rr")
 class GlobalRidge(BaseImageModel):
     """Ridge regression from whole vectorised input faces to whole target faces.
 

@@ -7,6 +7,7 @@ from typing import Protocol
 import numpy as np
 
 from pixelfes.exceptions import InvalidInputError
+from pixelfes.models._registry import register
 from pixelfes.models._validation import check_choice
 from pixelfes.models.base import BaseImageModel, expect_shape
 
@@ -14,6 +15,7 @@ TABLE_DTYPES = ("float32", "float16")
 _LOCATIONS_PER_BLOCK = 512  # table rows gathered at a time (256-512 KiB, cache-sized)
 
 
+@register()
 class PixelLookupTable(BaseImageModel):
     """Per-pixel lookup table: ``y[n, h, w, c] = table_[h, w, c', x[n, h, w, c]]``.
 

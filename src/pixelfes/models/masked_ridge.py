@@ -6,6 +6,7 @@ import numpy as np
 
 from pixelfes.colour import to_unit
 from pixelfes.exceptions import InvalidInputError
+from pixelfes.models._registry import register
 from pixelfes.models._validation import check_positive
 from pixelfes.models.base import BaseImageModel, expect_shape
 
@@ -30,6 +31,7 @@ def valid_mask(height: int, width: int, radius: int) -> np.ndarray:
     return np.stack([v[0] for v in shifted_views(ones, radius, height, width)], axis=-1)
 
 
+@register("mr")
 class MaskedRidge(BaseImageModel):
     """Masked ridge regression (MR; Khan et al., IJCV 2020), the paper's baseline.
 

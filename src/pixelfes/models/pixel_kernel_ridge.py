@@ -9,6 +9,7 @@ import numpy as np
 from pixelfes.colour import to_unit
 from pixelfes.exceptions import InvalidInputError
 from pixelfes.models._linalg import cholesky_solve
+from pixelfes.models._registry import register
 from pixelfes.models._validation import check_choice, check_positive
 from pixelfes.models.base import BaseImageModel, expect_shape
 from pixelfes.models.pixel_ridge import CHANNEL_MODES
@@ -53,6 +54,7 @@ def chunk_size(n_samples: int, n_rows: int, budget: int = _KERNEL_BUDGET) -> int
     return max(1, min(budget // max(1, n_samples * n_rows), 4096))
 
 
+@register("pixel-kr")
 class PixelKernelRidge(BaseImageModel):
     """Pixel-based kernel ridge regression (Pixel-KR) with a Gaussian kernel.
 

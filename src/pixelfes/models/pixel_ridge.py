@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pixelfes.colour import to_unit
+from pixelfes.models._registry import register
 from pixelfes.models._validation import check_choice, check_positive
 from pixelfes.models.base import BaseImageModel, expect_shape
 
@@ -62,6 +63,7 @@ def pixel_moments(X4: np.ndarray, T4: np.ndarray, shared: bool) -> tuple[np.ndar
     return (n, *sums)
 
 
+@register("pixel-rr")
 class PixelRidge(BaseImageModel):
     """Pixel-based ridge regression (Pixel-RR): ``y_p = w_p x_p + b_p`` at every pixel.
 

@@ -10,8 +10,10 @@ Layout (format version 1): a zip archive written by ``numpy.savez`` holding
   JSON) and ``pixelfes_version``;
 * one array per fitted attribute, named as the attribute (e.g. ``coef_``).
 
-Files are written atomically (temporary file in the same folder, then ``os.replace``)
-and read with ``allow_pickle=False``; anything unexpected raises ``ModelFileError``.
+The model classes are found by name in the registry (:mod:`pixelfes.models._registry`);
+this module imports no model. Files are written atomically (temporary file in the same
+folder, then ``os.replace``) and read with ``allow_pickle=False``; anything unexpected
+raises ``ModelFileError``.
 """
 
 from __future__ import annotations
@@ -20,27 +22,21 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pixelfes.atomic import atomic_open
 from pixelfes.exceptions import InvalidInputError, ModelFileError
+from pixelfes.models._registry import MODEL_CLASSES
 from pixelfes.models._validation import INTENSITY_SCALE
-from pixelfes.models.base import BaseImageModel
-from pixelfes.models.global_ridge import GlobalRidge
-from pixelfes.models.lookup_table import PixelLookupTable
-from pixelfes.models.masked_ridge import MaskedRidge
-from pixelfes.models.pixel_kernel_ridge import PixelKernelRidge
-from pixelfes.models.pixel_ridge import PixelRidge
+
+if TYPE_CHECKING:
+    from pixelfes.models.base import BaseImageModel
 
 FORMAT = "pixelfes-model"
 FORMAT_VERSION = 1
 STORAGE_DTYPES = ("float32", "float16")
-MODEL_CLASSES: dict[str, type[BaseImageModel]] = {
-    cls.__name__: cls
-    for cls in (PixelRidge, PixelKernelRidge, MaskedRidge, GlobalRidge, PixelLookupTable)
-}
 
 
 def save_model(
