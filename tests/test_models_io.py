@@ -52,7 +52,9 @@ def test_round_trip(tmp_path, model, dtype):
     inputs = inputs[..., 0] if model.image_shape_[2] == 1 else inputs
     error = np.abs(loaded.predict(inputs) - model.predict(inputs)).max()
     if dtype == "float32":
-        assert error == 0.0
+        # Exact for float32 models; a float64 model (fitted on float64) is rounded to float32.
+        exact = all(getattr(model, name).dtype != np.float64 for name in model._array_names)
+        assert error == 0.0 if exact else error < 1e-6
     else:
         assert error < 5e-3
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary left

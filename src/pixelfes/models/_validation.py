@@ -36,7 +36,11 @@ def check_images(X: object, name: str = "X", stacklevel: int = 4) -> np.ndarray:
     ndarray of shape (N, H, W, C)
         A view of ``X`` (never a modified copy), uint8 or float.
     """
+    if hasattr(X, "toarray"):
+        raise InvalidInputError(f"{name} is a sparse matrix; sparse input is not supported")
     arr = np.asarray(X)
+    if arr.dtype.kind == "c":
+        raise InvalidInputError(f"{name} has dtype {arr.dtype}: Complex data not supported")
     if arr.dtype != np.uint8 and arr.dtype.type not in FLOAT_DTYPES:
         raise InvalidInputError(
             f"{name} has unsupported dtype {arr.dtype}; use uint8 (0..255) or float (0..1)"
@@ -88,6 +92,11 @@ def check_image_shape(X4: np.ndarray, image_shape: tuple[int, int, int]) -> None
         raise InvalidInputError(
             f"X has {X4.shape[3]} channel(s); the model was fitted on {channels}"
         )
+
+
+def compute_dtype(X4: np.ndarray) -> type:
+    """Precision a model computes in for ``X4``: float64 for float64 input, else float32."""
+    return np.float64 if X4.dtype == np.float64 else np.float32
 
 
 def check_positive(value: object, name: str) -> float:

@@ -8,16 +8,19 @@ from typing import Any, ClassVar
 import numpy as np
 
 from pixelfes.exceptions import InvalidInputError, NotFittedError
+from pixelfes.models._params import ParamsMixin
 from pixelfes.models._validation import check_image_shape, check_images, check_pair
 from pixelfes.models.serialization import save_model
 
 
-class BaseImageModel:
+class BaseImageModel(ParamsMixin):
     """Base class of the pixelfes regression models (scikit-learn conventions).
 
-    Subclasses store hyper-parameters in ``__init__`` (names in ``_param_names``), fill
-    the fitted arrays named in ``_array_names`` in ``_fit`` and map (N, H, W, C) stacks
-    to float32 predictions in ``_predict``.
+    Subclasses store hyper-parameters in ``__init__`` (those saved in model files named
+    in ``_param_names``), fill the fitted arrays named in ``_array_names`` in ``_fit``
+    and map (N, H, W, C) stacks to predictions in ``_predict``. Computation follows the
+    caller's precision: float64 inputs are fitted and predicted in float64, anything
+    else (uint8, float32, float16) in float32.
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ()
@@ -26,14 +29,6 @@ class BaseImageModel:
 
     image_shape_: tuple[int, int, int]
     metadata_: dict[str, Any]
-
-    def get_params(self) -> dict[str, Any]:
-        """Return the hyper-parameters as a dict (what the constructor was given)."""
-        return {name: getattr(self, name) for name in self._param_names}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     def fit(self, X: np.ndarray, T: np.ndarray) -> BaseImageModel:
         """Fit the model on paired images.
@@ -67,7 +62,7 @@ class BaseImageModel:
 
         Returns
         -------
-        ndarray of float32, same shape as X
+        ndarray of float64 for float64 X, else float32; same shape as X
             Predicted intensities on the [0, 1] scale, not clipped.
         """
         self._check_fitted()

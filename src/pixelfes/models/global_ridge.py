@@ -6,7 +6,7 @@ import numpy as np
 
 from pixelfes.colour import to_unit
 from pixelfes.models._registry import register
-from pixelfes.models._validation import check_positive
+from pixelfes.models._validation import check_positive, compute_dtype
 from pixelfes.models.base import BaseImageModel, expect_shape
 
 
@@ -27,9 +27,9 @@ class GlobalRidge(BaseImageModel):
 
     Attributes
     ----------
-    dual_coef_ : ndarray of float32, shape (N, D)
+    dual_coef_ : ndarray of shape (N, D), float64 when fitted on float64 images, else float32
         ``A``, one row per training pair (D = H W C outputs).
-    train_inputs_ : ndarray of float32, shape (N, D)
+    train_inputs_ : ndarray of shape (N, D), same dtype as dual_coef_
         The vectorised training inputs X.
     image_shape_ : tuple (H, W, C)
 
@@ -59,12 +59,15 @@ class GlobalRidge(BaseImageModel):
         t = to_unit(T4, np.float64).reshape(n, -1)
         gram = x @ x.T
         gram[np.diag_indices(n)] += float(self.alpha)
-        self.dual_coef_ = np.linalg.solve(gram, t).astype(np.float32)
-        self.train_inputs_ = x.astype(np.float32)
+        dtype = compute_dtype(X4)
+        self.dual_coef_ = np.linalg.solve(gram, t).astype(dtype)
+        self.train_inputs_ = x.astype(dtype)
 
     def _predict(self, X4: np.ndarray) -> np.ndarray:
-        x = to_unit(X4, np.float32).reshape(X4.shape[0], -1)
-        return ((x @ self.train_inputs_.T) @ self.dual_coef_).reshape(X4.shape)
+        dtype = compute_dtype(X4)
+        x = to_unit(X4, dtype).reshape(X4.shape[0], -1)
+        out = (x @ self.train_inputs_.T) @ self.dual_coef_
+        return out.astype(dtype, copy=False).reshape(X4.shape)
 
     def _count_parameters(self) -> int:
         size = int(np.prod(self.image_shape_))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from pixelfes.exceptions import InvalidInputError
-from pixelfes.models._registry import register
+from pixelfes.models._registry import MODEL_FAMILIES, register
 from pixelfes.models._validation import check_choice
 from pixelfes.models.base import BaseImageModel, expect_shape
 
@@ -24,10 +24,16 @@ class PixelLookupTable(BaseImageModel):
     8-bit input. Prediction is then a gather (no arithmetic), so it is exact for uint8
     inputs up to the table's storage precision (float16: below 0.5/255 on [0, 1]).
 
+    ``fit(X, T)`` fits ``estimator`` (a fresh copy; default ``PixelRidge()``) and
+    tabulates it, so a table is an ordinary scikit-learn style estimator too.
+
     Parameters
     ----------
     dtype : {"float32", "float16"}, default="float32"
         Storage precision of the table.
+    estimator : per-pixel model, optional
+        Unfitted model that ``fit`` trains and tabulates (``PixelRidge`` or
+        ``PixelKernelRidge``); None means ``PixelRidge()``. Not saved in model files.
 
     Attributes
     ----------
@@ -41,23 +47,44 @@ class PixelLookupTable(BaseImageModel):
 
     Notes
     -----
-    Only uint8 images are accepted by ``predict``; ``fit`` is not supported (build the
-    table from a fitted model).
+    Only uint8 images are accepted by ``predict``; predictions are float32.
     """
 
     _param_names = ("dtype",)
     _array_names = ("table_",)
     _extra_names = ("source_",)
 
-    def __init__(self, dtype: str = "float32") -> None:
+    def __init__(self, dtype: str = "float32", estimator: Any = None) -> None:
         self.dtype = dtype
+        self.estimator = estimator
 
     def _check_hyper_parameters(self) -> None:
         check_choice(self.dtype, "dtype", TABLE_DTYPES)
 
     def fit(self, X: np.ndarray, T: np.ndarray) -> PixelLookupTable:
-        """Not supported: build a table with ``model.to_lookup_table()``."""
-        raise TypeError("PixelLookupTable is compiled from a fitted model; use to_lookup_table()")
+        """Fit a copy of ``estimator`` on paired images and tabulate it.
+
+        Parameters
+        ----------
+        X, T : ndarray of shape (N, H, W) or (N, H, W, C)
+            Inputs and targets, as for ``PixelRidge.fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._check_hyper_parameters()
+        template = MODEL_FAMILIES["pixel-rr"]() if self.estimator is None else self.estimator
+        if not hasattr(template, "_evaluate_levels"):
+            raise InvalidInputError(
+                f"estimator must be a per-pixel model (PixelRidge, PixelKernelRidge); "
+                f"got {type(template).__name__}"
+            )
+        fitted = type(template)(**template.get_params(deep=False)).fit(X, T)
+        table = tabulate(fitted, dtype=self.dtype)
+        for name in ("table_", "image_shape_", "source_", "metadata_"):
+            setattr(self, name, getattr(table, name))
+        return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Look up every pixel of uint8 images; see ``BaseImageModel.predict``."""

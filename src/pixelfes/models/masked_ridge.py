@@ -7,7 +7,7 @@ import numpy as np
 from pixelfes.colour import to_unit
 from pixelfes.exceptions import InvalidInputError
 from pixelfes.models._registry import register
-from pixelfes.models._validation import check_positive
+from pixelfes.models._validation import check_positive, compute_dtype
 from pixelfes.models.base import BaseImageModel, expect_shape
 
 
@@ -51,10 +51,10 @@ class MaskedRidge(BaseImageModel):
 
     Attributes
     ----------
-    coef_ : ndarray of float32, shape (H, W, C, m)
+    coef_ : ndarray of shape (H, W, C, m), float64 when fitted on float64 images, else float32
         Neighbour weights, m = (2 radius + 1)^2 in row-major offset order; exactly 0
         for neighbours outside the image.
-    intercept_ : ndarray of float32, shape (H, W, C)
+    intercept_ : ndarray of shape (H, W, C), same dtype as coef_
     image_shape_ : tuple (H, W, C)
 
     Notes
@@ -86,8 +86,9 @@ class MaskedRidge(BaseImageModel):
         _, height, width, channels = X4.shape
         r = int(self.radius)
         m = (2 * r + 1) ** 2
-        coef = np.zeros((height, width, channels, m), dtype=np.float32)
-        intercept = np.zeros((height, width, channels), dtype=np.float32)
+        dtype = compute_dtype(X4)
+        coef = np.zeros((height, width, channels, m), dtype=dtype)
+        intercept = np.zeros((height, width, channels), dtype=dtype)
         for c in range(channels):
             x = to_unit(X4[..., c], np.float64)
             t = to_unit(T4[..., c], np.float64)
@@ -111,11 +112,12 @@ class MaskedRidge(BaseImageModel):
     def _predict(self, X4: np.ndarray) -> np.ndarray:
         n, height, width, channels = X4.shape
         r = int(self.radius)
-        out = np.empty(X4.shape, dtype=np.float32)
+        dtype = compute_dtype(X4)
+        out = np.empty(X4.shape, dtype=dtype)
         for c in range(channels):
-            x = to_unit(X4[..., c], np.float32)
+            x = to_unit(X4[..., c], dtype)
             views = shifted_views(np.pad(x, ((0, 0), (r, r), (r, r))), r, height, width)
-            acc = np.broadcast_to(self.intercept_[:, :, c], (n, height, width)).copy()
+            acc = np.broadcast_to(self.intercept_[:, :, c], (n, height, width)).astype(dtype)
             for j, view in enumerate(views):
                 acc += view * self.coef_[:, :, c, j]
             out[..., c] = acc

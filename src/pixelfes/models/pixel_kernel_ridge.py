@@ -10,7 +10,7 @@ from pixelfes.colour import to_unit
 from pixelfes.exceptions import InvalidInputError
 from pixelfes.models._linalg import cholesky_solve
 from pixelfes.models._registry import register
-from pixelfes.models._validation import check_choice, check_positive
+from pixelfes.models._validation import check_choice, check_positive, compute_dtype
 from pixelfes.models.base import BaseImageModel, expect_shape
 from pixelfes.models.pixel_ridge import CHANNEL_MODES
 
@@ -78,10 +78,10 @@ class PixelKernelRidge(BaseImageModel):
 
     Attributes
     ----------
-    dual_coef_ : ndarray of float32, shape (P, M)
+    dual_coef_ : ndarray of shape (P, M), float64 when fitted on float64 images, else float32
         ``c_p`` for each of the P functions (P = H W shared, H W C independent) and
         M training samples (M = N C shared, N independent).
-    train_inputs_ : ndarray of float32, shape (P, M)
+    train_inputs_ : ndarray of shape (P, M), same dtype as dual_coef_
         Training input values at each location, needed by Eq. 16 at inference.
     image_shape_ : tuple (H, W, C)
 
@@ -112,10 +112,11 @@ class PixelKernelRidge(BaseImageModel):
 
     def _fit(self, X4: np.ndarray, T4: np.ndarray) -> None:
         shared = self.channels == "shared"
-        xs = per_location(to_unit(X4, np.float32), shared)
-        ts = per_location(to_unit(T4, np.float32), shared)
+        dtype = compute_dtype(X4)
+        xs = per_location(to_unit(X4, dtype), shared)
+        ts = per_location(to_unit(T4, dtype), shared)
         n_functions, n_samples = xs.shape
-        dual = np.empty((n_functions, n_samples), dtype=np.float32)
+        dual = np.empty((n_functions, n_samples), dtype=dtype)
         step = chunk_size(n_samples, n_samples)
         diagonal = np.arange(n_samples)
         for start in range(0, n_functions, step):
@@ -129,8 +130,8 @@ class PixelKernelRidge(BaseImageModel):
         self.train_inputs_ = np.ascontiguousarray(xs)
 
     def _evaluate(self, xs: np.ndarray) -> np.ndarray:
-        """Eq. 15 for query rows ``xs`` (P, Q) at each function -> (P, Q) float32."""
-        out = np.empty(xs.shape, dtype=np.float32)
+        """Eq. 15 for query rows ``xs`` (P, Q) at each function -> (P, Q) of xs's dtype."""
+        out = np.empty(xs.shape, dtype=xs.dtype)
         step = chunk_size(self.dual_coef_.shape[1], xs.shape[1])
         for start in range(0, xs.shape[0], step):
             stop = start + step
@@ -140,7 +141,7 @@ class PixelKernelRidge(BaseImageModel):
 
     def _predict(self, X4: np.ndarray) -> np.ndarray:
         shared = self.channels == "shared"
-        xs = per_location(to_unit(X4, np.float32), shared)
+        xs = per_location(to_unit(X4, compute_dtype(X4)), shared)
         ys = self._evaluate(xs)
         n, height, width, channels = X4.shape
         if shared:
@@ -150,7 +151,7 @@ class PixelKernelRidge(BaseImageModel):
     def _evaluate_levels(self, levels: np.ndarray) -> np.ndarray:
         """Each function at ``levels`` (L,) -> (H, W, Cw, L)."""
         n_functions = self.dual_coef_.shape[0]
-        grid = np.broadcast_to(levels.astype(np.float32), (n_functions, levels.size))
+        grid = np.broadcast_to(levels.astype(self.dual_coef_.dtype), (n_functions, levels.size))
         values = self._evaluate(grid)
         height, width, channels = self.image_shape_
         table_channels = 1 if self.channels == "shared" else channels

@@ -8,7 +8,7 @@ import numpy as np
 
 from pixelfes.colour import to_unit
 from pixelfes.models._registry import register
-from pixelfes.models._validation import check_choice, check_positive
+from pixelfes.models._validation import check_choice, check_positive, compute_dtype
 from pixelfes.models.base import BaseImageModel, expect_shape
 
 if TYPE_CHECKING:
@@ -83,9 +83,9 @@ class PixelRidge(BaseImageModel):
 
     Attributes
     ----------
-    coef_ : ndarray of float32, shape (H, W, 1) or (H, W, C)
-        Per-pixel weights w_p.
-    intercept_ : ndarray of float32, same shape as coef_
+    coef_ : ndarray of shape (H, W, 1) or (H, W, C)
+        Per-pixel weights w_p; float64 when fitted on float64 images, else float32.
+    intercept_ : ndarray, same shape and dtype as coef_
         Per-pixel biases b_p.
     image_shape_ : tuple (H, W, C)
         Shape of one training image (C = 1 for grayscale).
@@ -118,17 +118,19 @@ class PixelRidge(BaseImageModel):
         # Eq. 6: [[sxx + lam, sx], [sx, n + lam]] [w, b]^T = [stx, st]^T, by Cramer's rule.
         a, d = sxx + lam, n + lam
         det = a * d - sx * sx
-        self.coef_ = ((d * stx - sx * st) / det).astype(np.float32)
-        self.intercept_ = ((a * st - sx * stx) / det).astype(np.float32)
+        dtype = compute_dtype(X4)
+        self.coef_ = ((d * stx - sx * st) / det).astype(dtype)
+        self.intercept_ = ((a * st - sx * stx) / det).astype(dtype)
 
     def _predict(self, X4: np.ndarray) -> np.ndarray:
         # Full (H, W, C) weights: broadcasting a size-1 channel axis makes numpy's
         # inner loop 3 elements long, several times slower than a flat pass.
         shape = X4.shape[1:]
-        scale = np.float32(1.0 / 255.0 if X4.dtype == np.uint8 else 1.0)
-        w = np.broadcast_to(self.coef_ * scale, shape).reshape(1, -1)
-        b = np.broadcast_to(self.intercept_, shape).reshape(1, -1)
-        out = np.multiply(X4.reshape(X4.shape[0], -1), w, dtype=np.float32)
+        dtype = compute_dtype(X4)
+        scale = dtype(1.0 / 255.0 if X4.dtype == np.uint8 else 1.0)
+        w = np.broadcast_to((self.coef_ * scale).astype(dtype, copy=False), shape).reshape(1, -1)
+        b = np.broadcast_to(self.intercept_.astype(dtype, copy=False), shape).reshape(1, -1)
+        out = np.multiply(X4.reshape(X4.shape[0], -1), w, dtype=dtype)
         out += b
         return out.reshape(X4.shape)
 

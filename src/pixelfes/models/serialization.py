@@ -51,7 +51,7 @@ def save_model(
     if dtype not in STORAGE_DTYPES:
         raise InvalidInputError(f"dtype must be one of {STORAGE_DTYPES}; got {dtype!r}")
     arrays = {name: _stored(getattr(model, name), name, dtype) for name in model._array_names}
-    params = model.get_params()
+    params = {name: getattr(model, name) for name in model._param_names}
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
