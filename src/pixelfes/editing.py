@@ -6,6 +6,7 @@ the same photo, the same size, with the chosen expression on each face.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -56,11 +57,12 @@ def load_model(name_or_path: str | Path) -> Any:
     Returns
     -------
     model
-        A fitted pixelfes model.
+        A fitted pixelfes model that the caller owns: bundled models are read once and
+        copied on every call, so changing one caller's model never alters another's.
     """
     bundled = find_bundled(str(name_or_path))
     if bundled is not None:
-        return _load_cached(str(bundled.path))
+        return copy.deepcopy(_load_cached(str(bundled.path)))
     path = Path(name_or_path)
     if path.suffix == ".npz" or path.exists():
         from pixelfes.models import load
@@ -75,9 +77,13 @@ def load_model(name_or_path: str | Path) -> Any:
 
 @lru_cache(maxsize=16)
 def _load_cached(path: str) -> Any:
+    """The bundled model at ``path``, read once; its arrays are read-only (never handed out)."""
     from pixelfes.models import load
 
-    return load(path)
+    model = load(path)
+    for name in model._array_names:
+        getattr(model, name).setflags(write=False)
+    return model
 
 
 def synthesize(

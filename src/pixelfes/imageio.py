@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -86,20 +85,19 @@ def read_image(path_or_bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         if not path.is_file():
             raise ImageError(f"cannot read image {name}: no such file")
         fp = path
-    # Pillow's own bomb check would use its global limit; we check the header ourselves.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        old_limit = Image.MAX_IMAGE_PIXELS
-        try:
-            Image.MAX_IMAGE_PIXELS = None
-            try:
-                im = Image.open(fp)
-            except UnidentifiedImageError as exc:
-                raise ImageError(f"{name} is not an image Pillow can read") from exc
-            except OSError as exc:
-                raise ImageError(f"cannot read image {name}: {exc}") from exc
-        finally:
-            Image.MAX_IMAGE_PIXELS = old_limit
+    # Pillow's global limit (Image.MAX_IMAGE_PIXELS) is left alone: changing it per call
+    # would race between threads. Our limit, checked from the header below, is the lower
+    # one by default; a larger max_pixels still meets Pillow's own bomb error here.
+    try:
+        im = Image.open(fp)
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{name} is not an image Pillow can read") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(
+            f"{name} is over Pillow's decompression-bomb limit: {exc}"
+        ) from exc
+    except OSError as exc:
+        raise ImageError(f"cannot read image {name}: {exc}") from exc
     with im:
         w, h = im.size
         if max_pixels is not None and w * h > max_pixels:

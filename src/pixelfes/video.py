@@ -38,6 +38,7 @@ def edit_video(
     model: Any,
     intensity: float = 1.0,
     detect_every: int = 5,
+    detector: Any = None,
 ) -> VideoReport:
     """Edit every frame of ``source`` and write the result to ``target``.
 
@@ -52,6 +53,10 @@ def edit_video(
         Blend between input (0) and full synthesis (1); up to 1.5.
     detect_every : int
         Run the face detector on every n-th frame and track in between.
+    detector : LandmarkDetector, optional
+        Face detector; by default the photo pipeline's choice
+        (:func:`pixelfes.faces.default_detector`: YuNet, or Haar + O-net without
+        ``yuface``) at 320 px, where O-net still places the points at full resolution.
 
     Returns
     -------
@@ -64,7 +69,7 @@ def edit_video(
     NoFaceError
         When no frame has a face.
     """
-    from pixelfes.faces import FaceTracker, YuNetDetector
+    from pixelfes.faces import FaceTracker
 
     source, target = Path(source), Path(target)
     fourcc = _FOURCC.get(target.suffix.lower())
@@ -76,8 +81,9 @@ def edit_video(
     if not capture.isOpened():
         raise ImageError(f"cannot read video {source}")
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    # Detection at 320 px: O-net still places the points on the full-resolution frame.
-    tracker = FaceTracker(YuNetDetector(max_side=320), detect_every=detect_every)
+    if detector is None:
+        detector = _video_detector()
+    tracker = FaceTracker(detector, detect_every=detect_every)
     frames = with_faces = 0
     try:
         with atomic_path(target) as tmp:
@@ -103,6 +109,13 @@ def edit_video(
     finally:
         capture.release()
     return VideoReport(frames=frames, frames_with_faces=with_faces, fps=float(fps))
+
+
+def _video_detector() -> Any:
+    """The pipeline's detector backend, detecting on frames shrunk to 320 px."""
+    from pixelfes.faces import default_detector
+
+    return type(default_detector())(max_side=320)
 
 
 def _edit_frame(
