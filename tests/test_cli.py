@@ -36,7 +36,7 @@ def no_face(tmp_path) -> Path:
 
 def test_photo_is_edited_beside_the_input(photo):
     before = photo.read_bytes()
-    code, out = run("apply", photo, "--to", "happy")
+    code, out = run("edit", photo, "--to", "happy")
     assert code == 0, out
     edited = photo.with_name("portrait_happy.jpg")
     assert read_image(edited).shape == read_image(photo).shape
@@ -47,7 +47,7 @@ def test_photo_is_edited_beside_the_input(photo):
 def test_folder_with_a_bad_file_keeps_going_and_exits_1(tmp_path, photo, no_face):
     (tmp_path / "broken.jpg").write_bytes(b"this is not a jpeg")
     out_dir = tmp_path / "out"
-    code, out = run("apply", tmp_path, "--to", "sad", "-o", out_dir, "--jobs", "2")
+    code, out = run("edit", tmp_path, "--to", "sad", "-o", out_dir, "--jobs", "2")
     assert code == 1
     assert (out_dir / "portrait.jpg").is_file()
     assert not (out_dir / "broken.jpg").exists() and not (out_dir / "gradient.png").exists()
@@ -57,7 +57,7 @@ def test_folder_with_a_bad_file_keeps_going_and_exits_1(tmp_path, photo, no_face
 
 
 def test_no_face_image_exits_1_naming_the_file(no_face):
-    code, out = run("apply", no_face)
+    code, out = run("edit", no_face)
     assert code == 1
     assert f"failed {no_face}: no face found in {no_face}" in out
 
@@ -70,7 +70,7 @@ def test_video_frames_are_edited(tmp_path):
         moved = np.ascontiguousarray(np.roll(frame, 2 * shift, axis=1))
         writer.write(moved)
     writer.release()
-    code, out = run("apply", source, "--to", "surprise")
+    code, out = run("edit", source, "--to", "surprise")
     assert code == 0, out
     capture = cv2.VideoCapture(str(tmp_path / "clip_surprise.mp4"))
     frames = []
@@ -82,7 +82,7 @@ def test_video_frames_are_edited(tmp_path):
 def test_unwritable_output_exits_1_with_the_reason(photo, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    code, out = run("apply", photo, "-o", blocker / "sub" / "out.jpg")
+    code, out = run("edit", photo, "-o", blocker / "sub" / "out.jpg")
     assert code == 1
     assert "failed" in out and str(photo) in out
 
@@ -93,20 +93,21 @@ def test_unwritable_output_exits_1_with_the_reason(photo, tmp_path):
         ((), "Missing argument"),
         (("missing.jpg",), "input not found: missing.jpg"),
         (("{photo}", "--intensity", "2"), "not in the range"),
-        (("{photo}", "--to", "bored"), "unknown model 'bored'"),
+        (("{photo}", "--to", "bored"), "'bored' is not one of 'anger'"),
+        (("{photo}", "--model", "bored"), "unknown model 'bored'"),
         (("{photo}", "-o", "{photo}"), "would overwrite an input"),
     ],
 )
 def test_usage_errors_exit_2(photo, args, message):
     args = [a.format(photo=photo) for a in args]
-    code, out = run("apply", *args)
+    code, out = run("edit", *args)
     assert code == 2
     assert message in out
 
 
 def test_in_place_overwrites_only_when_asked(photo):
     before = photo.read_bytes()
-    code, _ = run("apply", photo, "--in-place", "--intensity", "0.5")
+    code, _ = run("edit", photo, "--in-place", "--intensity", "0.5")
     assert code == 0 and photo.read_bytes() != before
 
 

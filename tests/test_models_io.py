@@ -64,7 +64,9 @@ def test_load_from_package_root(tmp_path):
     import pixelfes
 
     PixelRidge().fit(X, T).save(tmp_path / "m.npz")
-    assert isinstance(pixelfes.load(tmp_path / "m.npz"), PixelRidge)
+    assert isinstance(pixelfes.load_model(tmp_path / "m.npz"), PixelRidge)
+    with pytest.deprecated_call(match="pixelfes.load_model"):  # the former name, one release
+        assert isinstance(pixelfes.load(tmp_path / "m.npz"), PixelRidge)
 
 
 def test_save_refuses_unfitted_bad_dtype_and_metadata(tmp_path):

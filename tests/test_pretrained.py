@@ -20,7 +20,7 @@ def test_all_expressions_are_bundled_and_small():
 
 @pytest.mark.parametrize("bundled", MODELS, ids=lambda m: m.name)
 def test_loads_and_card_matches_metadata(bundled):
-    model = pixelfes.load(bundled.path)
+    model = pixelfes.load_model(bundled.path)
     meta = model.metadata_
     assert model.image_shape_ == (128, 128, 3) and model.n_parameters == 32_768
     assert (meta["source_expression"], meta["target_expression"]) == (
@@ -39,7 +39,7 @@ def test_loads_and_card_matches_metadata(bundled):
 @pytest.mark.slow
 @pytest.mark.parametrize("bundled", MODELS, ids=lambda m: m.name)
 def test_card_scores_match_a_re_evaluation(shared_data, bundled):
-    model = pixelfes.load(bundled.path)
+    model = pixelfes.load_model(bundled.path)
     meta = model.metadata_
     pairs = find_pairs(meta["datasets"], bundled.source, bundled.target, root=shared_data)
     aligned = load_pairs(pairs, size=128)

@@ -37,7 +37,7 @@ def test_train_with_cv_writes_a_loadable_model(pair_folder, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"pairs {N_SUBJECTS}, subjects {N_SUBJECTS}" in result.output
     assert "held-out PSNR" in result.output
-    model = pixelfes.load(out)
+    model = pixelfes.load_model(out)
     assert model.image_shape_ == (64, 64, 3)
     assert model.metadata_["cv_scores"] and model.metadata_["n_pairs"] == N_SUBJECTS
     chosen = f"alpha={model.alpha:g}"
@@ -49,17 +49,17 @@ def test_train_with_cv_writes_a_loadable_model(pair_folder, tmp_path):
 def test_train_kernel_model_with_sigma(pair_folder, tmp_path):
     out = tmp_path / "kr.npz"
     result = invoke(
-        "--data", pair_folder, "--model", "pixel-kr", "--sigma", "0.5", "--size", "32", "-o", out
+        "--data", pair_folder, "--family", "pixel-kr", "--sigma", "0.5", "--size", "32", "-o", out
     )
     assert result.exit_code == 0, result.output
-    assert pixelfes.load(out).sigma == 0.5
+    assert pixelfes.load_model(out).sigma == 0.5
 
 
 def test_usage_errors(tmp_path):
     result = CliRunner().invoke(
         main, ["train", "--data", "london", "-o", tmp_path / "m.npz", "--sigma", "2"]
     )
-    assert result.exit_code == 2 and "--sigma applies only to --model pixel-kr" in result.output
+    assert result.exit_code == 2 and "--sigma applies only to --family pixel-kr" in result.output
     result = CliRunner().invoke(main, ["train", "--data", str(tmp_path), "-o", tmp_path / "m.npz"])
     assert result.exit_code == 2 and str(tmp_path) in result.output
 

@@ -8,6 +8,7 @@ Public names are imported lazily so that ``import pixelfes`` stays cheap.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
 __version__ = "0.1.0"
@@ -17,7 +18,6 @@ _EXPORTS = {
     "PixelKernelRidge": "pixelfes.models",
     "MaskedRidge": "pixelfes.models",
     "GlobalRidge": "pixelfes.models",
-    "load": "pixelfes.models",
     "align": "pixelfes.faces",
     "paste_back": "pixelfes.faces",
     "edit": "pixelfes.editing",
@@ -34,10 +34,23 @@ _EXPORTS = {
     "DatasetError": "pixelfes.exceptions",
 }
 
+#: Former names, kept for one release: name -> (module, attribute, what to use instead).
+_DEPRECATED = {
+    "load": ("pixelfes.models", "load", "pixelfes.load_model (files and bundled names)"),
+}
+
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        module, attribute, instead = _DEPRECATED[name]
+        warnings.warn(
+            f"pixelfes.{name} is deprecated and will be removed in the next release; use {instead}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module), attribute)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'pixelfes' has no attribute {name!r}")

@@ -1,12 +1,13 @@
-"""The ``pixelfes`` command line: apply, demo, models, train, evaluate, serve."""
+"""The ``pixelfes`` command line: edit, demo, models, train, evaluate, serve."""
 
 from __future__ import annotations
 
 import click
 
 from pixelfes import __version__
-from pixelfes.cli.apply import apply
+from pixelfes.cli._deprecation import renamed_command
 from pixelfes.cli.demo import demo
+from pixelfes.cli.edit import edit
 from pixelfes.cli.evaluate import evaluate
 from pixelfes.cli.models import models
 from pixelfes.cli.serve import serve
@@ -19,7 +20,8 @@ def main() -> None:
     """Change the facial expression on photos and videos with tiny per-pixel models."""
 
 
-main.add_command(apply)
+main.add_command(edit)
+main.add_command(renamed_command(edit, "apply"))
 main.add_command(demo)
 main.add_command(evaluate)
 main.add_command(models)

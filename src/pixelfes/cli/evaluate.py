@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from pixelfes.cli._deprecation import warn_renamed
+
 
 @click.command("evaluate")
 @click.option(
@@ -14,15 +16,20 @@ import click
     help="Shared data folder (default: PIXELFES_DATA or ../shared/data).",
 )
 @click.option(
-    "--out",
+    "-o",
+    "--output",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("docs"),
     show_default=True,
-    help="Writes OUT/results.md, OUT/figures/results_*.png and OUT/results/*.csv.",
+    help="Writes OUTPUT/results.md, OUTPUT/figures/results_*.png and OUTPUT/results/*.csv.",
 )
+@click.option("--out", "old_output", type=click.Path(file_okay=False, path_type=Path), hidden=True)
 @click.option("--quick", is_flag=True, help="London only, 40 pairs, 2 folds, five methods.")
-def evaluate(data_root: Path | None, out: Path, quick: bool) -> None:
+def evaluate(data_root: Path | None, output: Path, old_output: Path | None, quick: bool) -> None:
     """Evaluate all methods (within-dataset, cross-dataset, wild) and write tables and figures."""
+    if old_output is not None:
+        warn_renamed("`pixelfes evaluate --out`", "`-o/--output`")
+        output = old_output
     from pixelfes.config import data_root as default_root
     from pixelfes.evaluation.suite import Settings, run_suite
 
@@ -32,7 +39,7 @@ def evaluate(data_root: Path | None, out: Path, quick: bool) -> None:
     settings = Settings.fast() if quick else Settings.full()
     try:
         written = run_suite(
-            out, root=root, settings=settings, log=lambda m: click.echo(m, err=True)
+            output, root=root, settings=settings, log=lambda m: click.echo(m, err=True)
         )
     except ImportError as error:
         raise click.ClickException(str(error)) from error

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 import click
 
 from pixelfes.pretrained import BundledModel, bundled_models, find_bundled
@@ -30,8 +33,17 @@ def models(name: str | None) -> None:
     click.echo("\n`pixelfes models NAME` prints a model's card.")
 
 
-def _summary(model: BundledModel) -> str:
+def _summary(model: BundledModel, width: int = 60) -> str:
+    """The model family and its terms of use from the card's first paragraph, cut at a word."""
+    paragraph: list[str] = []
     for line in model.card().splitlines():
-        if line.strip() and not line.startswith("#"):
-            return line.strip()[:80]
-    return ""
+        if line.startswith("#") or (not line.strip() and not paragraph):
+            continue
+        if not line.strip():
+            break
+        paragraph.append(line.strip())
+    text = " ".join(paragraph).replace("**", "")
+    text = text.split(": ", 1)[1] if ": " in text else text
+    family, terms = text.split(",", 1)[0], re.split(r"(?<=\.)\s+", text)[-1]
+    summary = f"{family}; {terms}" if terms != text else text
+    return textwrap.shorten(summary, width=width, placeholder=" ...")

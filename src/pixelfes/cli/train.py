@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from pixelfes.cli._deprecation import warn_renamed
 from pixelfes.colour import to_gray
+from pixelfes.expressions import EXPRESSIONS
 from pixelfes.training import MODEL_FAMILIES, cv_steps, model_metadata, train
 
 
@@ -19,15 +21,28 @@ from pixelfes.training import MODEL_FAMILIES, cv_steps, model_metadata, train
     required=True,
     help="london, ckplus, taiwanese, or a folder in the generic layout; repeat to combine.",
 )
-@click.option("--from", "source", default="neutral", show_default=True, help="Input expression.")
-@click.option("--to", "target", default="happy", show_default=True, help="Target expression.")
 @click.option(
-    "--model",
-    "family",
+    "--from",
+    "source",
+    default="neutral",
+    show_default=True,
+    help=f"Input expression: {', '.join(EXPRESSIONS)} (or a dataset's own name for one).",
+)
+@click.option(
+    "--to",
+    "target",
+    default="happy",
+    show_default=True,
+    help=f"Target expression: {', '.join(EXPRESSIONS)} (or a dataset's own name for one).",
+)
+@click.option(
+    "--family",
     type=click.Choice(sorted(MODEL_FAMILIES)),
     default="pixel-rr",
     show_default=True,
+    help="Model family.",
 )
+@click.option("--model", "old_family", type=click.Choice(sorted(MODEL_FAMILIES)), hidden=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Model file.")
 @click.option("--size", type=click.IntRange(16, 1024), default=128, show_default=True)
 @click.option("--alpha", type=click.FloatRange(min=0, min_open=True), help="Ridge lambda.")
@@ -42,6 +57,7 @@ def train_command(
     source: str,
     target: str,
     family: str,
+    old_family: str | None,
     output: Path,
     size: int,
     alpha: float | None,
@@ -56,9 +72,12 @@ def train_command(
     from pixelfes.data import find_pairs, load_pairs
     from pixelfes.exceptions import DatasetError
 
+    if old_family is not None:
+        warn_renamed("`pixelfes train --model`", "`--family` (`--model` names a model file)")
+        family = old_family
     params = {name: v for name, v in (("alpha", alpha), ("sigma", sigma)) if v is not None}
     if "sigma" in params and family != "pixel-kr":
-        raise click.UsageError("--sigma applies only to --model pixel-kr")
+        raise click.UsageError("--sigma applies only to --family pixel-kr")
     try:
         pairs = find_pairs(list(datasets), source=source, target=target, root=data_root)
     except DatasetError as error:

@@ -1,4 +1,4 @@
-"""``pixelfes apply``: edit the expression on photos, folders and videos."""
+"""``pixelfes edit``: edit the expression on photos, folders and videos."""
 
 from __future__ import annotations
 
@@ -11,12 +11,19 @@ import click
 from tqdm import tqdm
 
 from pixelfes.batch import Job, Summary, plan_jobs, run_jobs
-from pixelfes.editing import MAX_INTENSITY, edit_image, load_model
+from pixelfes.editing import MAX_INTENSITY, available_expressions, edit_image, load_model
 
 
-@click.command()
+@click.command("edit")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--to", "to", default="happy", show_default=True, help="Target expression.")
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(available_expressions(), case_sensitive=False),
+    default="happy",
+    show_default=True,
+    help="Target expression (a bundled model).",
+)
 @click.option(
     "--intensity",
     type=click.FloatRange(0.0, MAX_INTENSITY),
@@ -29,7 +36,7 @@ from pixelfes.editing import MAX_INTENSITY, edit_image, load_model
 @click.option("--jobs", "-j", type=click.IntRange(1), default=1, help="Parallel worker processes.")
 @click.option("--largest-only", is_flag=True, help="Edit only the largest face in each image.")
 @click.option("--in-place", is_flag=True, help="Overwrite the input files (off by default).")
-def apply(
+def edit(
     inputs: tuple[Path, ...],
     to: str,
     intensity: float,
