@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 
 import numpy as np
@@ -123,8 +122,6 @@ def test_real_aligner_on_london_then_cached(shared_data, tmp_path):
     cold = load_pairs(pairs, size=64, aligner_id=aligner_id, cache=tmp_path, jobs=2)
     assert cold.X.shape == cold.T.shape == (34, 64, 64, 3)
     assert cold.skipped == [] and cold.n_aligned == 68
-    start = time.perf_counter()
     warm = load_pairs(pairs, size=64, aligner_id=aligner_id, cache=tmp_path)
-    assert time.perf_counter() - start < 10
-    assert warm.n_aligned == 0 and warm.n_cached == 68
+    assert warm.n_aligned == 0 and warm.n_cached == 68  # nothing aligned again: all cached
     assert np.array_equal(cold.X, warm.X) and np.array_equal(cold.T, warm.T)

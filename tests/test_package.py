@@ -15,3 +15,13 @@ def test_data_root_honours_environment(tmp_path, monkeypatch):
     assert data_root() == tmp_path
     monkeypatch.setenv("PIXELFES_DATA", str(tmp_path / "missing"))
     assert data_root() is None
+
+
+def test_tests_do_not_write_to_the_users_cache() -> None:
+    import os
+    from pathlib import Path
+
+    from pixelfes.config import cache_dir
+
+    assert os.environ.get("PIXELFES_CACHE")  # set by the user, or by tests/conftest.py
+    assert cache_dir() != Path.home() / ".cache" / "pixelfes"
