@@ -28,7 +28,7 @@ def test_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 
 
 def test_temporary_keeps_the_suffix_and_overwrite_guard(tmp_path):
-    with atomic_path(tmp_path / "clip.mp4") as tmp:
+    with atomic_path(tmp_path / "clip.mp4", keep_suffix=True) as tmp:
         assert tmp.suffix == ".mp4" and tmp.parent == tmp_path
         tmp.write_bytes(b"v")
     with (

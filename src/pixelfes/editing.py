@@ -16,11 +16,13 @@ import numpy as np
 
 from pixelfes.colour import luma as bt601_luma
 from pixelfes.colour import to_unit
-from pixelfes.exceptions import InvalidInputError
+from pixelfes.exceptions import InvalidImageError, InvalidInputError
 from pixelfes.photometric import match_to, unmatch
 from pixelfes.pretrained import bundled_models, find_bundled
 
 MAX_INTENSITY = 1.5
+#: Wider (or taller) than this many times the other side, an image cannot hold a face.
+MAX_ASPECT_RATIO = 20
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,7 @@ def edit_image(
 
     _check_intensity(intensity)
     image = _as_rgb(image)
+    _check_aspect_ratio(image, source)
     if model is None:
         model = load_model(to)
     elif isinstance(model, str | Path):
@@ -263,6 +266,15 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3:
         raise InvalidInputError(f"image must have shape (H, W, 3) or (H, W), got {image.shape}")
     return image
+
+
+def _check_aspect_ratio(image: np.ndarray, source: str | None) -> None:
+    height, width = image.shape[:2]
+    if max(height, width) > MAX_ASPECT_RATIO * max(1, min(height, width)):
+        raise InvalidImageError(
+            f"{source or 'the image'} is {width}x{height} pixels: an aspect ratio over "
+            f"{MAX_ASPECT_RATIO}:1 is too thin to hold a face"
+        )
 
 
 def _check_intensity(intensity: float) -> None:

@@ -86,7 +86,7 @@ def edit_video(
     tracker = FaceTracker(detector, detect_every=detect_every)
     frames = with_faces = 0
     try:
-        with atomic_path(target) as tmp:
+        with atomic_path(target, keep_suffix=True) as tmp:
             writer: cv2.VideoWriter | None = None
             while True:
                 ok, bgr = capture.read()

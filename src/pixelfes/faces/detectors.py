@@ -64,13 +64,22 @@ class _Scaled:
         if faces or self.pad <= 0:
             return faces
         # Tight face crops (e.g. CK+ 128x128) can defeat detectors that need context around
-        # the face: retry once on a copy padded with a flat grey border.
+        # the face: retry once on a copy padded with a flat grey border. The image is shrunk
+        # before it is padded, so the padded copy is never larger than the detector input
+        # (a 40000x4 image must not become a 60000x20000 one).
         h, w = img.shape[:2]
         p = max(1, round(self.pad * max(h, w)))
+        f = min(1.0, self.max_side / (max(h, w) + 2 * p)) if self.max_side > 0 else 1.0
+        if f < 1.0:
+            size = (max(1, round(w * f)), max(1, round(h * f)))
+            small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+            fx, fy, p = w / size[0], h / size[1], max(1, round(p * f))
+        else:
+            small, fx, fy = img, 1.0, 1.0
         value = 128 if img.ndim == 2 else (128, 128, 128)
-        padded = cv2.copyMakeBorder(img, p, p, p, p, cv2.BORDER_CONSTANT, value=value)
-        faces = self._at_scale(padded, self.max_side)
-        return [_rescale(face, 1.0, 1.0, -p, -p) for face in faces]
+        padded = cv2.copyMakeBorder(small, p, p, p, p, cv2.BORDER_CONSTANT, value=value)
+        faces = self._raw(_as_bgr(padded))
+        return [_rescale(_rescale(face, 1.0, 1.0, -p, -p), fx, fy, 0.0, 0.0) for face in faces]
 
 
 def _plain(image: np.ndarray) -> np.ndarray:
