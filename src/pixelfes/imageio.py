@@ -106,7 +106,9 @@ def read_image(path_or_bytes, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
             f"{name} is not an image in a supported format ({', '.join(READ_FORMATS)})"
         ) from exc
     except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{name} is over Pillow's decompression-bomb limit: {exc}") from exc
+        raise ImageTooLargeError(
+            f"{name} is over Pillow's decompression-bomb limit: {exc}"
+        ) from exc
     except MemoryError:
         raise
     except Exception as exc:  # malformed headers raise many kinds of errors
