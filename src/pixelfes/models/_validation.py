@@ -110,6 +110,14 @@ def check_positive(value: object, name: str) -> float:
     return number
 
 
+def check_between(value: object, name: str, low: float, high: float) -> float:
+    """Return ``value`` as a float, refusing anything outside ``[low, high]`` (or NaN)."""
+    number = check_positive(value, name)
+    if not low <= number <= high:
+        raise InvalidInputError(f"{name} must be between {low:g} and {high:g}; got {value!r}")
+    return number
+
+
 def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise ValueError listing them."""
     if value not in choices:

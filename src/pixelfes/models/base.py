@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pixelfes.exceptions import InvalidInputError, NotFittedError
+from pixelfes.exceptions import InvalidInputError, InvalidModelError, NotFittedError
 from pixelfes.models._params import ParamsMixin
 from pixelfes.models._validation import check_image_shape, check_images, check_pair
 from pixelfes.models.serialization import save_model
@@ -69,6 +69,11 @@ class BaseImageModel(ParamsMixin):
         X4 = check_images(X, "X")
         check_image_shape(X4, self.image_shape_)
         Y = self._predict(X4)
+        if not np.isfinite(Y).all():  # never hand NaN pixels on
+            raise InvalidModelError(
+                f"{type(self).__name__} produced non-finite values; its fitted arrays or "
+                "hyper-parameters are unusable"
+            )
         return Y.reshape(np.shape(X))
 
     def _check_fitted(self) -> None:

@@ -10,7 +10,7 @@ from pixelfes.colour import to_unit
 from pixelfes.exceptions import InvalidInputError
 from pixelfes.models._linalg import cholesky_solve
 from pixelfes.models._registry import register
-from pixelfes.models._validation import check_choice, check_positive, compute_dtype
+from pixelfes.models._validation import check_between, check_choice, check_positive, compute_dtype
 from pixelfes.models.base import BaseImageModel, expect_shape
 from pixelfes.models.pixel_ridge import CHANNEL_MODES
 
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 #: chunk's matrices stay in cache between the factorisation and the substitutions,
 #: large enough to amortise numpy's per-call overhead. Bounds peak memory too.
 _KERNEL_BUDGET = 640_000
+#: sigma range on the [0, 1] scale: below a quarter of one uint8 step the kernel is an
+#: indicator (and 1 / sigma^2 leaves float32's range near 1e-19), above it is constant.
+MIN_SIGMA, MAX_SIGMA = 1e-3, 1e6
 
 
 def per_location(X4: np.ndarray, shared: bool) -> np.ndarray:
@@ -69,8 +72,8 @@ class PixelKernelRidge(BaseImageModel):
     alpha : float, default=0.4
         Ridge penalty (the paper's lambda), > 0.
     sigma : float, default=1.0
-        Gaussian kernel width on the [0, 1] intensity scale. The paper uses 3 for
-        neutral->happy and 10 for the other expressions.
+        Gaussian kernel width on the [0, 1] intensity scale, in [1e-3, 1e6]. The paper
+        uses 3 for neutral->happy and 10 for the other expressions.
     channels : {"shared", "independent"}, default="shared"
         "shared": one function per location for all channels; each channel value of a
         training pair is one more sample, so the kernel matrices are (N C) x (N C).
@@ -107,7 +110,7 @@ class PixelKernelRidge(BaseImageModel):
 
     def _check_hyper_parameters(self) -> None:
         check_positive(self.alpha, "alpha")
-        check_positive(self.sigma, "sigma")
+        check_between(self.sigma, "sigma", MIN_SIGMA, MAX_SIGMA)
         check_choice(self.channels, "channels", CHANNEL_MODES)
 
     def _fit(self, X4: np.ndarray, T4: np.ndarray) -> None:

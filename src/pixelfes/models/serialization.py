@@ -29,6 +29,7 @@ import numpy as np
 from pixelfes.atomic import atomic_open
 from pixelfes.exceptions import InvalidInputError, ModelFileError
 from pixelfes.models._registry import MODEL_CLASSES
+from pixelfes.models._safe_npz import SafeArchive
 from pixelfes.models._validation import INTENSITY_SCALE
 
 if TYPE_CHECKING:
@@ -108,14 +109,7 @@ def load(path: str | os.PathLike[str]) -> BaseImageModel:
         a newer format version. The message names the file.
     """
     name = os.fspath(path)
-    try:
-        archive = np.load(name, allow_pickle=False)
-    except FileNotFoundError:
-        raise ModelFileError(f"{name}: no such model file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ModelFileError(f"{name}: not a pixelfes model file ({error})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ModelFileError(f"{name}: not a pixelfes model file (a bare .npy array)")
+    archive = SafeArchive(name)  # bounded: sizes and shapes checked before data is read
     try:
         with archive:
             return _build(archive, name)
@@ -125,7 +119,7 @@ def load(path: str | os.PathLike[str]) -> BaseImageModel:
         raise ModelFileError(f"{name}: corrupt or truncated model file ({error})") from None
 
 
-def _read_header(archive: np.lib.npyio.NpzFile, name: str) -> dict[str, Any]:
+def _read_header(archive: SafeArchive, name: str) -> dict[str, Any]:
     if "header" not in archive.files:
         raise ModelFileError(f"{name}: not a pixelfes model file (no header)")
     raw = archive["header"]
@@ -133,7 +127,7 @@ def _read_header(archive: np.lib.npyio.NpzFile, name: str) -> dict[str, Any]:
         raise ModelFileError(f"{name}: not a pixelfes model file (malformed header)")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ModelFileError(f"{name}: corrupt model header (not JSON)") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(f"{name}: not a pixelfes model file (format tag missing)")
@@ -148,7 +142,7 @@ def _read_header(archive: np.lib.npyio.NpzFile, name: str) -> dict[str, Any]:
     return header
 
 
-def _build(archive: np.lib.npyio.NpzFile, name: str) -> BaseImageModel:
+def _build(archive: SafeArchive, name: str) -> BaseImageModel:
     header = _read_header(archive, name)
     cls = MODEL_CLASSES.get(header.get("class"))  # type: ignore[arg-type]
     if cls is None:
@@ -164,6 +158,7 @@ def _build(archive: np.lib.npyio.NpzFile, name: str) -> BaseImageModel:
     if not all(isinstance(d, int) and d > 0 for d in shape):
         raise ModelFileError(f"{name}: invalid image_shape {shape!r}")
     model.image_shape_ = tuple(shape)  # type: ignore[assignment]
+    archive.check_shapes(model)
     for array_name in cls._array_names:
         if array_name not in archive.files:
             raise ModelFileError(f"{name}: array {array_name} is missing")
