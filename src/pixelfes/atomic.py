@@ -13,6 +13,15 @@ from typing import IO
 #: Every temporary file starts with this; folder scans skip such names.
 TEMP_PREFIX = ".pixelfes-"
 TEMP_SUFFIX = ".tmp"
+#: Temporary files being written by this process (removed by a signal handler on exit).
+_LIVE: set[Path] = set()
+
+
+def remove_temporaries() -> None:
+    """Remove this process's unfinished temporary files (for signal handlers)."""
+    for tmp in list(_LIVE):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def check_name_length(path: str | os.PathLike[str]) -> None:
@@ -82,8 +91,8 @@ def atomic_path(
         raise FileExistsError(f"{path} exists and overwrite is off")
     directory = path.parent if str(path.parent) else Path(".")
     tmp = directory / temporary_name(path.suffix if keep_suffix else "")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    os.close(fd)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    _LIVE.add(tmp)
     try:
         yield tmp
         _copy_mode(tmp, like)
@@ -93,6 +102,7 @@ def atomic_path(
             _link_without_replacing(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+        _LIVE.discard(tmp)
 
 
 def _copy_mode(tmp: Path, like: str | os.PathLike[str] | None) -> None:

@@ -1,17 +1,25 @@
 """Edit many photos and videos: plan where each output goes, then run, summarising failures.
 
-Inputs are never overwritten unless asked; every output is written atomically, so an
-interrupted run leaves either the old file or the new one, never half of one.
+Inputs are never overwritten unless asked, nor existing outputs unless asked; two inputs
+never share an output; every output is written atomically, so an interrupted run leaves
+either the old file or the new one, never half of one. Any failure of one file (whatever
+it raises, even a crashed worker) is recorded and the batch goes on. Worker processes die
+with the parent, and a signal removes the temporary files before a process exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pixelfes.atomic import TEMP_PREFIX, check_name_length, remove_temporaries
 from pixelfes.formats import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_video
 
 
@@ -46,6 +54,8 @@ def plan_jobs(
     tag: str,
     *,
     in_place: bool = False,
+    overwrite: bool = False,
+    output_suffix: Callable[[Path], str] | None = None,
 ) -> list[Job]:
     """Decide the output path of every input file.
 
@@ -60,7 +70,15 @@ def plan_jobs(
     tag : str
         Added to output names, e.g. the target expression.
     in_place : bool
-        Overwrite the inputs themselves (only when asked).
+        Overwrite the inputs themselves (only when asked). A symbolic link's target is
+        edited (the link stays a link); an input reached twice is edited once.
+    overwrite : bool
+        Replace outputs that exist already; without it they are refused.
+    output_suffix : callable, optional
+        Suffix of a default-named output for a given input (default: the input's own).
+
+    Two inputs that would share an output name (``a/x.jpg`` and ``b/x.jpg`` into one
+    folder) get unique names: the later ones end ``_2``, ``_3``...
 
     Returns
     -------
@@ -71,7 +89,8 @@ def plan_jobs(
     FileNotFoundError
         When an input does not exist.
     ValueError
-        When an output would overwrite an input, or no input file is found.
+        When an output would overwrite an input or an existing file (without
+        ``overwrite``), an output name is too long, or no input file is found.
     """
     sources = [Path(p) for p in inputs]
     for path in sources:
@@ -87,19 +106,29 @@ def plan_jobs(
             else:
                 base = out if len(sources) == 1 else out / path.name
             for file in _media_files(path):
-                target = file if in_place else base / file.relative_to(path)
+                target = _link_target(file) if in_place else base / file.relative_to(path)
                 jobs.append(Job(file, target))
         elif in_place:
-            jobs.append(Job(path, path))
-        elif out is not None and single_file and not out.is_dir():
+            jobs.append(Job(path, _link_target(path)))
+        elif out is not None and single_file and not _is_dir(out):
             jobs.append(Job(path, out))
         else:
             folder = out if out is not None else path.parent
-            jobs.append(Job(path, folder / f"{path.stem}_{tag}{path.suffix}"))
+            suffix = output_suffix(path) if output_suffix is not None else path.suffix
+            jobs.append(Job(path, folder / f"{path.stem}_{tag}{suffix}"))
     if not jobs:
         raise ValueError("no image or video files found in the inputs")
-    if not in_place:
-        _refuse_overwriting_inputs(jobs)
+    if in_place:
+        return _once_per_target(jobs)
+    jobs = _unique_targets(jobs)
+    _refuse_overwriting_inputs(jobs)
+    for job in jobs:
+        try:
+            check_name_length(job.target)
+        except OSError as error:
+            raise ValueError(f"{job.target}: {error.strerror}") from None
+    if not overwrite:
+        _refuse_replacing_outputs(jobs)
     return jobs
 
 
@@ -112,8 +141,9 @@ def run_jobs(
 ) -> Summary:
     """Run ``work`` on every job, in worker processes when ``n_jobs > 1``.
 
-    A failing job is recorded with its reason and the batch goes on. ``work`` must be a
-    picklable top-level function when ``n_jobs > 1``.
+    A failing job is recorded with its reason and the batch goes on, whatever it raised
+    (a worker that dies is recorded as such). ``work`` must be a picklable top-level
+    function when ``n_jobs > 1``. On an interruption the workers are terminated.
     """
     summary = Summary()
     results = _results(jobs, work, n_jobs)
@@ -127,6 +157,24 @@ def run_jobs(
     return summary
 
 
+@contextlib.contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt (as Ctrl+C does) in the main
+    thread, so ``finally`` blocks run: temporary files are removed, workers terminated."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _results(
     jobs: list[Job], work: Callable[[Job], None], n_jobs: int
 ) -> Iterator[tuple[Job, str | None]]:
@@ -134,22 +182,124 @@ def _results(
         for job in jobs:
             yield job, _attempt(work, job)
         return
-    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs))) as pool:
-        yield from zip(jobs, pool.map(_attempt, [work] * len(jobs), jobs), strict=True)
+    pool = ProcessPoolExecutor(
+        max_workers=min(n_jobs, len(jobs)), initializer=_worker_init, initargs=(os.getpid(),)
+    )
+    try:
+        futures = [pool.submit(_attempt, work, job) for job in jobs]
+        for job, future in zip(jobs, futures, strict=True):
+            yield job, _outcome(future)
+    except BaseException:
+        _terminate(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _outcome(future: Future) -> str | None:
+    try:
+        return future.result()
+    except Exception as error:  # BrokenProcessPool: the worker died (killed, out of memory)
+        return f"worker process died ({type(error).__name__}: {error})"
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers now; their signal handler removes their temporary files."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
+
+
+def _worker_init(parent: int) -> None:
+    """Tie a worker's life to its parent and clean up on SIGTERM/SIGINT."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_on_signal)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    remove_temporaries()
+    os._exit(128 + signum)
+
+
+def _watch_parent(parent: int) -> None:
+    """Portable fallback for PR_SET_PDEATHSIG: exit once the parent is gone."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    remove_temporaries()
+    os._exit(1)
 
 
 def _attempt(work: Callable[[Job], None], job: Job) -> str | None:
-    """Run one job; return None on success or the reason it failed."""
+    """Run one job; return None on success or the reason it failed, whatever it raised."""
     try:
         work(job)
     except (ValueError, OSError) as error:
         return str(error) or type(error).__name__
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
     return None
 
 
 def _media_files(folder: Path) -> list[Path]:
     suffixes = frozenset(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in suffixes and not p.name.startswith(TEMP_PREFIX) and p.is_file()
+    )
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. a name too long: not a folder; the name check reports it
+        return False
+
+
+def _link_target(path: Path) -> Path:
+    """Where an in-place edit writes: the file a symbolic link points to, or the path."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _once_per_target(jobs: list[Job]) -> list[Job]:
+    seen: set[str] = set()
+    kept = []
+    for job in jobs:
+        key = os.path.realpath(job.target)
+        if key not in seen:
+            seen.add(key)
+            kept.append(job)
+    return kept
+
+
+def _unique_targets(jobs: list[Job]) -> list[Job]:
+    """Rename later outputs that would share a name (compared case-insensitively)."""
+    taken = {_key(job.target) for job in jobs}
+    seen: set[str] = set()
+    unique = []
+    for job in jobs:
+        target = job.target
+        if _key(target) in seen:
+            n = 2
+            while _key(target := job.target.with_stem(f"{job.target.stem}_{n}")) in taken:
+                n += 1
+            taken.add(_key(target))
+        seen.add(_key(target))
+        unique.append(Job(job.source, target))
+    return unique
+
+
+def _key(path: Path) -> str:
+    return os.path.normcase(os.path.abspath(path)).casefold()
 
 
 def _refuse_overwriting_inputs(jobs: list[Job]) -> None:
@@ -160,3 +310,13 @@ def _refuse_overwriting_inputs(jobs: list[Job]) -> None:
                 f"output {job.target} would overwrite an input; choose another -o "
                 "or pass --in-place to overwrite inputs on purpose"
             )
+
+
+def _refuse_replacing_outputs(jobs: list[Job]) -> None:
+    existing = [job.target for job in jobs if os.path.lexists(job.target)]
+    if existing:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise ValueError(
+            f"output {existing[0]}{more} exists already; pass --overwrite to replace, "
+            "or choose another -o"
+        )

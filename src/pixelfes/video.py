@@ -20,6 +20,12 @@ from pixelfes.editing import edit_image
 from pixelfes.exceptions import ImageError, NoFaceError
 
 _FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+#: Output suffixes edit_video can write.
+WRITABLE_SUFFIXES = frozenset(_FOURCC)
+#: Containers read, by their first bytes: anything else (an ffconcat list, an HLS or other
+#: playlist, a raw stream) is refused, so a "video" can never make the reader open other
+#: files or URLs.
+_MP4_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ def edit_video(
     intensity: float = 1.0,
     detect_every: int = 5,
     detector: Any = None,
+    like: str | os.PathLike[str] | None = None,
 ) -> VideoReport:
     """Edit every frame of ``source`` and write the result to ``target``.
 
@@ -57,6 +64,8 @@ def edit_video(
         Face detector; by default the photo pipeline's choice
         (:func:`pixelfes.faces.default_detector`: YuNet, or Haar + O-net without
         ``yuface``) at 320 px, where O-net still places the points at full resolution.
+    like : path, optional
+        A file whose mode and owner the output takes (for in-place edits).
 
     Returns
     -------
@@ -65,7 +74,8 @@ def edit_video(
     Raises
     ------
     ImageError
-        When the video cannot be read or the output format is unknown.
+        When the video cannot be read, is not an MP4/MOV, AVI or Matroska/WebM file, is
+        truncated (fewer frames than its header declares), or the output format is unknown.
     NoFaceError
         When no frame has a face.
     """
@@ -77,16 +87,18 @@ def edit_video(
         raise ImageError(
             f"cannot write video format {target.suffix!r}: use one of {sorted(_FOURCC)}"
         )
-    capture = cv2.VideoCapture(str(source))
+    _check_container(source)
+    capture = cv2.VideoCapture(str(source), cv2.CAP_FFMPEG)
     if not capture.isOpened():
         raise ImageError(f"cannot read video {source}")
+    declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     if detector is None:
         detector = _video_detector()
     tracker = FaceTracker(detector, detect_every=detect_every)
     frames = with_faces = 0
     try:
-        with atomic_path(target, keep_suffix=True) as tmp:
+        with atomic_path(target, keep_suffix=True, like=like) as tmp:
             writer: cv2.VideoWriter | None = None
             while True:
                 ok, bgr = capture.read()
@@ -104,6 +116,11 @@ def edit_video(
                 writer.release()
             if frames == 0:
                 raise ImageError(f"no frames could be read from {source}")
+            if frames + max(1, declared // 50) <= declared:
+                raise ImageError(
+                    f"video {source} is truncated or damaged: {frames} of the {declared} "
+                    "frames its header declares could be read"
+                )
             if with_faces == 0:
                 raise NoFaceError(f"no face found in any of the {frames} frames of {source}")
     finally:
@@ -116,6 +133,26 @@ def _video_detector() -> Any:
     from pixelfes.faces import default_detector
 
     return type(default_detector())(max_side=320)
+
+
+def _check_container(source: Path) -> None:
+    if not source.is_file():  # a FIFO or device would block the read below
+        raise ImageError(f"cannot read video {source}: not a regular file")
+    try:
+        with open(source, "rb") as handle:
+            head = handle.read(12)
+    except OSError as error:
+        raise ImageError(f"cannot read video {source}: {error.strerror}") from None
+    if (
+        (head[:4] == b"RIFF" and head[8:12] in (b"AVI ", b"AVIX"))
+        or head[4:8] in _MP4_BOXES
+        or head[:4] == b"\x1a\x45\xdf\xa3"
+    ):
+        return
+    raise ImageError(
+        f"{source} is not an MP4/MOV, AVI or Matroska/WebM video (playlists and concat "
+        "lists are never followed)"
+    )
 
 
 def _edit_frame(

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from pixelfes.batch import Job, Summary, plan_jobs, run_jobs
+from pixelfes.batch import Job, Summary, interrupt_on_sigterm, plan_jobs, run_jobs
 from pixelfes.editing import MAX_INTENSITY, available_expressions, edit_image, load_model
 
 
@@ -36,6 +36,7 @@ from pixelfes.editing import MAX_INTENSITY, available_expressions, edit_image, l
 @click.option("--jobs", "-j", type=click.IntRange(1), default=1, help="Parallel worker processes.")
 @click.option("--largest-only", is_flag=True, help="Edit only the largest face in each image.")
 @click.option("--in-place", is_flag=True, help="Overwrite the input files (off by default).")
+@click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")
 def edit(
     inputs: tuple[Path, ...],
     to: str,
@@ -45,43 +46,103 @@ def edit(
     jobs: int,
     largest_only: bool,
     in_place: bool,
+    overwrite: bool,
 ) -> None:
     """Edit the expression of every face in INPUTS (photos, folders or videos).
+
+    Outputs are named <name>_<model>[-<intensity>]<suffix> beside the input (or in -o);
+    an existing output is only replaced with --overwrite.
 
     Exit status: 0 all edited, 1 some inputs failed, 2 usage error or no input.
     """
     spec = model_spec or to
     try:
         load_model(spec)
-        planned = plan_jobs(inputs, output, _tag(spec), in_place=in_place)
+        planned = plan_jobs(
+            inputs,
+            output,
+            _tag(spec, intensity),
+            in_place=in_place,
+            overwrite=overwrite,
+            output_suffix=_output_suffix,
+        )
+        for job in planned:
+            _check_writable(job)
     except (ValueError, FileNotFoundError) as error:
         raise click.UsageError(str(error)) from error
-    work = partial(edit_job, model_spec=spec, intensity=intensity, largest_only=largest_only)
-    summary = run_jobs(planned, work, n_jobs=jobs, progress=_progress if len(planned) > 1 else None)
+    work = partial(
+        edit_job,
+        model_spec=spec,
+        intensity=intensity,
+        largest_only=largest_only,
+        overwrite=overwrite or in_place,
+    )
+    with interrupt_on_sigterm():  # unwind, removing temporary files and workers
+        summary = run_jobs(
+            planned, work, n_jobs=jobs, progress=_progress if len(planned) > 1 else None
+        )
     _report(summary)
     sys.exit(summary.exit_code)
 
 
-def edit_job(job: Job, *, model_spec: str, intensity: float, largest_only: bool) -> None:
-    """Edit one photo or video file and write the result atomically."""
+def edit_job(
+    job: Job, *, model_spec: str, intensity: float, largest_only: bool, overwrite: bool = True
+) -> None:
+    """Edit one photo or video file and write the result atomically.
+
+    The output keeps the input's EXIF (orientation reset) and ICC profile; an in-place
+    edit (target is the input, or the file its link points to) keeps its mode too.
+    """
     model = load_model(model_spec)
     job.target.parent.mkdir(parents=True, exist_ok=True)
+    in_place = job.target.exists() and job.target.samefile(job.source)
+    like = job.target if in_place else None
     if job.is_video:
         from pixelfes.video import edit_video
 
-        edit_video(job.source, job.target, model=model, intensity=intensity)
+        edit_video(job.source, job.target, model=model, intensity=intensity, like=like)
         return
-    from pixelfes.imageio import read_image, write_image
+    from pixelfes.imageio import read_image, read_metadata, write_image
 
     image = read_image(job.source)
     result = edit_image(
         image, model=model, intensity=intensity, largest_only=largest_only, source=str(job.source)
     )
-    write_image(job.target, result.image)
+    write_image(
+        job.target,
+        result.image,
+        overwrite=overwrite,
+        metadata=read_metadata(job.source),
+        like=like,
+    )
 
 
-def _tag(spec: str) -> str:
-    return Path(spec).stem if spec.endswith(".npz") else spec
+def _tag(spec: str, intensity: float = 1.0) -> str:
+    name = Path(spec).stem if spec.endswith(".npz") else spec
+    return name if intensity == 1.0 else f"{name}-{intensity:g}"
+
+
+def _output_suffix(source: Path) -> str:
+    """Default output suffix: the input's, or .mp4 for a video container we cannot write."""
+    from pixelfes.formats import is_video
+    from pixelfes.video import WRITABLE_SUFFIXES
+
+    if is_video(source) and source.suffix.lower() not in WRITABLE_SUFFIXES:
+        return ".mp4"
+    return source.suffix
+
+
+def _check_writable(job: Job) -> None:
+    """Refuse, before any work, an output name whose format cannot be written."""
+    from pixelfes.imageio import image_format
+    from pixelfes.video import WRITABLE_SUFFIXES
+
+    if job.is_video:
+        if job.target.suffix.lower() not in WRITABLE_SUFFIXES:
+            allowed = ", ".join(sorted(WRITABLE_SUFFIXES))
+            raise ValueError(f"cannot write video {job.target}: use one of {allowed}")
+        return
+    image_format(job.target)
 
 
 def _progress(results: Iterable, total: int) -> Iterator:
