@@ -53,7 +53,8 @@ def textured(height: int = 96, width: int = 128) -> np.ndarray:
 
 def post(url: str, data: bytes | Iterator[bytes], headers: dict[str, str] | None = None):
     """POST and return (status, headers, body) whatever the status."""
-    request = urllib.request.Request(url, data=data, method="POST", headers=headers or {})
+    headers = {"Content-Type": "application/octet-stream", **(headers or {})}
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.headers, response.read()

@@ -1,13 +1,19 @@
 """The web app: one hand-made page and a small JSON/PNG API, served by Starlette + uvicorn.
 
-Uploads are processed in memory only: the request body is read in chunks up to a byte limit,
-decoded with a pixel limit, edited, encoded as PNG and returned; nothing is written to disk and
-no uploaded name is ever used as a path. A semaphore bounds how many edits run at once; a
-request that finds every slot taken is answered 503 at once instead of queueing.
+Uploads are processed in memory only: the request body is read in chunks up to a byte limit
+and a deadline, decoded with a pixel limit, edited, encoded as PNG and returned; nothing is
+written to disk and no uploaded name is ever used as a path. An edit slot is taken only once
+the whole upload is in, so slow clients cannot starve others; semaphores bound how many
+uploads are read and how many edits run at once, and a request that finds every slot taken
+is answered 503 at once instead of queueing. So the memory the app takes is bounded by
+``max_uploads * max_upload_bytes + max_concurrent * (about 16 bytes * max_pixels)``.
+Requests from other sites (``Origin``, ``Sec-Fetch-Site``) and bodies in a form encoding a
+web page can send without a CORS preflight are refused. See docs/security.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import ipaddress
 import json
@@ -41,8 +47,22 @@ log = logging.getLogger("pixelfes.app")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 50_000_000
+#: Pixels per photo: an edit peaks at about 16 bytes per pixel (decoded photo, edited copy,
+#: PNG encoding), so 24 MP keeps one request under about 400 MB.
+MAX_PIXELS = 24_000_000
 MAX_CONCURRENT = 2
+#: Uploads being received at once (each holds at most max_upload_bytes).
+MAX_UPLOADS = 8
+#: Open connections uvicorn serves at once; more get 503 before any app code runs.
+CONNECTION_LIMIT = 64
+#: An upload over the limit is read (and dropped) up to this many times the limit, so the
+#: client can read its 413.
+DRAIN_FACTOR = 8
+#: Seconds a client has to send its whole upload.
+READ_TIMEOUT = 60.0
+#: Content types the page sends; form encodings (sendable cross-site without a CORS
+#: preflight) are refused.
+UPLOAD_TYPES = ("application/octet-stream", "image/")
 MIN_INTENSITY, MAX_INTENSITY, DEFAULT_INTENSITY = 0.0, 1.5, 1.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 # The order the page lists expressions in; any others follow alphabetically.
@@ -61,6 +81,7 @@ SECURITY_HEADERS = {
 }
 
 Editor = Callable[..., Any]
+BUSY = {"Retry-After": "2"}
 
 
 def _real_editor() -> tuple[Editor, Callable[[], list[str]]]:
@@ -97,26 +118,48 @@ class _TooLarge(Exception):
 async def _read_body(request: Request, limit: int) -> bytes:
     """Read the request body, keeping nothing once it passes ``limit`` bytes.
 
-    A declared ``Content-Length`` over the limit is refused before anything is read. A body
-    without one (chunked) is counted as it arrives; past the limit the rest is read and thrown
-    away, up to as much again, so that the client gets to read the 413 instead of a reset.
+    A declared ``Content-Length`` over the limit keeps nothing from the start. Past the limit
+    the rest is read and thrown away, up to ``DRAIN_FACTOR`` times the limit, so that the
+    client (which sends its whole body before it reads) gets the 413 instead of a
+    connection reset; the caller's deadline bounds the time.
     """
+    drain = DRAIN_FACTOR * limit
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    too_large = declared is not None and declared.isdigit() and int(declared) > limit
+    if too_large and int(declared) > drain:  # type: ignore[arg-type]
         raise _TooLarge
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
+        if too_large or size > limit:
+            too_large = True
             chunks.clear()
-            if size > 2 * limit:
+            if size > drain:
                 break
             continue
         chunks.append(chunk)
-    if size > limit:
+    if too_large:
         raise _TooLarge
     return b"".join(chunks)
+
+
+def _cross_site(request: Request) -> str | None:
+    """Why a request comes from another site, or None when it comes from the app's page."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site is {site!r}"
+    origin = request.headers.get("origin")
+    if origin is not None:
+        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        if origin.lower() != own.lower():
+            return f"Origin {origin!r} is not {own!r}"
+    return None
+
+
+def _upload_type_ok(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return any(kind == t or (t.endswith("/") and kind.startswith(t)) for t in UPLOAD_TYPES)
 
 
 def _parse_intensity(raw: str | None) -> float:
@@ -143,6 +186,8 @@ def create_app(
     max_pixels: int = MAX_PIXELS,
     max_concurrent: int = MAX_CONCURRENT,
     allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
+    max_uploads: int = MAX_UPLOADS,
+    read_timeout: float = READ_TIMEOUT,
 ) -> Starlette:
     """Build the ASGI app.
 
@@ -164,10 +209,15 @@ def create_app(
     allowed_hosts : list of str
         Host header values accepted (guards a loopback server against DNS rebinding);
         ``["*"]`` accepts any.
+    max_uploads : int
+        Uploads received at once; further requests get 503.
+    read_timeout : float
+        Seconds a client has to send its whole upload; slower ones get 408.
     """
-    if max_concurrent < 1:
-        raise ValueError("max_concurrent must be at least 1")
+    if max_concurrent < 1 or max_uploads < 1:
+        raise ValueError("max_concurrent and max_uploads must be at least 1")
     slots = threading.BoundedSemaphore(max_concurrent)
+    receiving = threading.BoundedSemaphore(max_uploads)
     resolved: dict[str, Any] = {}
 
     def get_editor() -> Editor:
@@ -213,7 +263,29 @@ def create_app(
         boxes = [[int(v) for v in box] for box in result.faces]
         return _encode_png(result.image), boxes
 
+    async def receive(request: Request) -> bytes | Response:
+        """The upload, read to its end under the deadline, or the response refusing it."""
+        if not receiving.acquire(blocking=False):
+            return _error(503, "The server is busy receiving photos; try again.", BUSY)
+        try:
+            return await asyncio.wait_for(_read_body(request, max_upload_bytes), read_timeout)
+        except _TooLarge:
+            message = f"The file is too large: the limit is {_megabytes(max_upload_bytes)}."
+            return _error(413, message, {"Connection": "close"})
+        except TimeoutError:
+            message = f"The upload took longer than {read_timeout:g} seconds."
+            return _error(408, message, {"Connection": "close"})
+        except ClientDisconnect:
+            return Response(status_code=400)
+        finally:
+            receiving.release()
+
     async def edit(request: Request) -> Response:
+        reason = _cross_site(request)
+        if reason is not None:
+            return _error(403, f"Cross-site requests are refused ({reason}).")
+        if not _upload_type_ok(request):
+            return _error(415, "Send the photo as the request body (an image/* content type).")
         to = request.query_params.get("to", "happy")
         try:
             intensity = _parse_intensity(request.query_params.get("intensity"))
@@ -222,25 +294,16 @@ def create_app(
         offered = await run_in_threadpool(get_expressions)
         if to not in offered:
             return _error(400, f"unknown expression {to!r}; choose one of: {', '.join(offered)}")
+        data = await receive(request)
+        if isinstance(data, Response):
+            return data
+        if not data:
+            return _error(400, "No file was sent: choose a photo first.")
         if not slots.acquire(blocking=False):
             return _error(
-                503,
-                "The server is busy with other photos; please try again in a moment.",
-                {"Retry-After": "2"},
+                503, "The server is busy with other photos; please try again in a moment.", BUSY
             )
         try:
-            try:
-                data = await _read_body(request, max_upload_bytes)
-            except _TooLarge:
-                return _error(
-                    413,
-                    f"The file is too large: the limit is {_megabytes(max_upload_bytes)}.",
-                    {"Connection": "close"},
-                )
-            except ClientDisconnect:
-                return Response(status_code=400)
-            if not data:
-                return _error(400, "No file was sent: choose a photo first.")
             try:
                 png, boxes = await run_in_threadpool(run_edit, data, to, intensity)
             except NoFaceError:
@@ -255,7 +318,9 @@ def create_app(
                     f"The image has too many pixels: the limit is {max_pixels:,} "
                     f"({max_pixels / 1e6:g} megapixels).",
                 )
-            except ImageError:
+            except ImageError as error:
+                if "too thin" in str(error):
+                    return _error(422, "This image is too thin or too narrow to hold a face.")
                 return _error(
                     400,
                     "This file is not an image that can be read (use PNG, JPEG, WebP, BMP...).",
@@ -324,7 +389,15 @@ def serve(
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        server_header=False,
+        limit_concurrency=CONNECTION_LIMIT,
+        timeout_keep_alive=5,
+    )
 
 
 class BackgroundServer:
@@ -343,7 +416,14 @@ class BackgroundServer:
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
         self.url = f"http://{self.host}:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", server_header=False, lifespan="off")
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            server_header=False,
+            lifespan="off",
+            limit_concurrency=CONNECTION_LIMIT,
+            timeout_keep_alive=5,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
