@@ -368,6 +368,7 @@ def serve(
     max_concurrent: int = MAX_CONCURRENT,
     open_browser: bool = False,
     log_level: str = "info",
+    read_timeout: float = READ_TIMEOUT,
 ) -> None:
     """Run the web app until interrupted (loopback only unless ``host`` says otherwise)."""
     import uvicorn
@@ -381,6 +382,7 @@ def serve(
         max_pixels=max_pixels,
         max_concurrent=max_concurrent,
         allowed_hosts=LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else ["*"],
+        read_timeout=read_timeout,
     )
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
