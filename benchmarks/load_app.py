@@ -132,13 +132,19 @@ def request(port: int, body: bytes, headers: dict[str, str], *, pieces: int = 1,
 
 
 def slowloris(port: int, body: bytes, pause: float = 0.2) -> int | None:
+    """Dribble the upload a byte at a time until the server answers (or 3 deadlines pass)."""
+    import select
+
     with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
         sock.sendall(
             f"POST /api/edit?to=happy HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: "
             f"image/jpeg\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         )
+        give_up = time.monotonic() + 3 * READ_TIMEOUT
         try:
             for i in range(len(body)):
+                if select.select([sock], [], [], 0)[0] or time.monotonic() > give_up:
+                    break
                 sock.sendall(body[i : i + 1])
                 time.sleep(pause)
         except OSError:

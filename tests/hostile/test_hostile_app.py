@@ -119,3 +119,11 @@ def test_over_limit_upload_gets_413_not_a_reset(size):
     with BackgroundServer(app) as running:
         status, _, body = post(running.url, b"\0" * size)
     assert status == 413 and "too large" in error_message(body)
+
+
+def test_refusal_before_reading_a_large_body_is_readable_not_a_reset():
+    with BackgroundServer(create_app(fake_edit)) as running:
+        body = b"\0" * 5_000_000
+        status, _, _ = post(running.url, body, headers={"Origin": "http://attacker.example"})
+        assert status == 403
+        assert post(running.url, body, headers={"Content-Type": "text/plain"})[0] == 415

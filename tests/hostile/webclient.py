@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import select
 import socket
 import time
 from urllib.parse import urlsplit
@@ -50,6 +51,8 @@ def slow_post(url: str, body: bytes, *, pause: float, timeout: float = 60) -> in
         sock.sendall(head.encode())
         try:
             for i in range(len(body)):
+                if select.select([sock], [], [], 0)[0]:
+                    break  # the server has answered
                 sock.sendall(body[i : i + 1])
                 time.sleep(pause)
         except OSError:

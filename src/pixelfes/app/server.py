@@ -144,6 +144,16 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _discard_body(request: Request, limit: int) -> bool:
+    """Read and drop the body; False when it is longer than ``limit`` (left unread)."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return False
+    return True
+
+
 def _cross_site(request: Request) -> str | None:
     """Why a request comes from another site, or None when it comes from the app's page."""
     site = request.headers.get("sec-fetch-site")
@@ -263,10 +273,27 @@ def create_app(
         boxes = [[int(v) for v in box] for box in result.faces]
         return _encode_png(result.image), boxes
 
+    async def refuse(
+        request: Request, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        """Answer without using the body, after reading and dropping it (bounded in size and
+        time) so that the client reads the answer instead of a connection reset."""
+        headers = dict(headers or {})
+        drain = DRAIN_FACTOR * max_upload_bytes
+        try:
+            complete = await asyncio.wait_for(_discard_body(request, drain), read_timeout)
+        except (TimeoutError, ClientDisconnect):
+            complete = False
+        if not complete:
+            headers["Connection"] = "close"
+        return _error(status, message, headers)
+
     async def receive(request: Request) -> bytes | Response:
         """The upload, read to its end under the deadline, or the response refusing it."""
         if not receiving.acquire(blocking=False):
-            return _error(503, "The server is busy receiving photos; try again.", BUSY)
+            return await refuse(
+                request, 503, "The server is busy receiving photos; try again.", BUSY
+            )
         try:
             return await asyncio.wait_for(_read_body(request, max_upload_bytes), read_timeout)
         except _TooLarge:
@@ -283,26 +310,27 @@ def create_app(
     async def edit(request: Request) -> Response:
         reason = _cross_site(request)
         if reason is not None:
-            return _error(403, f"Cross-site requests are refused ({reason}).")
+            return await refuse(request, 403, f"Cross-site requests are refused ({reason}).")
         if not _upload_type_ok(request):
-            return _error(415, "Send the photo as the request body (an image/* content type).")
+            message = "Send the photo as the request body (an image/* content type)."
+            return await refuse(request, 415, message)
         to = request.query_params.get("to", "happy")
         try:
             intensity = _parse_intensity(request.query_params.get("intensity"))
         except ValueError as error:
-            return _error(400, str(error))
+            return await refuse(request, 400, str(error))
         offered = await run_in_threadpool(get_expressions)
         if to not in offered:
-            return _error(400, f"unknown expression {to!r}; choose one of: {', '.join(offered)}")
+            message = f"unknown expression {to!r}; choose one of: {', '.join(offered)}"
+            return await refuse(request, 400, message)
         data = await receive(request)
         if isinstance(data, Response):
             return data
         if not data:
             return _error(400, "No file was sent: choose a photo first.")
         if not slots.acquire(blocking=False):
-            return _error(
-                503, "The server is busy with other photos; please try again in a moment.", BUSY
-            )
+            busy = "The server is busy with other photos; please try again in a moment."
+            return _error(503, busy, {"Retry-After": "2"})
         try:
             try:
                 png, boxes = await run_in_threadpool(run_edit, data, to, intensity)
