@@ -44,18 +44,18 @@ def _name(source) -> str:
 def _to_rgb8(im: Image.Image, name: str) -> np.ndarray:
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        arr = np.asarray(im).astype(np.float64)
+        arr = np.asarray(im).astype(np.float32)
         return _gray_to_rgb(np.rint(arr / 257.0))
     if mode == "I":
         # 16-bit grayscale PNG/TIFF may open as 32-bit "I"; treat 0..65535 as 16 bit,
         # anything else by its own range.
-        arr = np.asarray(im).astype(np.float64)
+        arr = np.asarray(im).astype(np.float32)
         lo, hi = float(arr.min(initial=0)), float(arr.max(initial=0))
         if lo < 0 or hi > 65535:
             arr = (arr - lo) / max(hi - lo, 1.0) * 65535.0
         return _gray_to_rgb(np.rint(arr / 257.0))
     if mode == "F":
-        arr = np.asarray(im).astype(np.float64)
+        arr = np.asarray(im).astype(np.float32)
         arr = np.nan_to_num(arr)
         hi = 1.0 if arr.max(initial=0) <= 1.0 else 255.0
         return _gray_to_rgb(np.rint(np.clip(arr / hi, 0, 1) * 255.0))

@@ -174,7 +174,13 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize(
     ("sig", "n_jobs"),
-    [(signal.SIGTERM, 2), (signal.SIGKILL, 2), (signal.SIGTERM, 1), (signal.SIGINT, 1)],
+    [
+        (signal.SIGTERM, 2),
+        (signal.SIGKILL, 2),
+        (signal.SIGINT, 2),
+        (signal.SIGTERM, 1),
+        (signal.SIGINT, 1),
+    ],
 )
 def test_signals_remove_temporaries_and_workers_die_with_the_parent(tmp_path, sig, n_jobs):
     script = tmp_path / "slow_batch.py"
