@@ -83,11 +83,11 @@ def test_existing_output_is_never_replaced_without_overwrite(tmp_path):
 
 def test_intensity_is_in_the_default_name_and_reruns_never_overwrite(tmp_path):
     photo = Path(shutil.copy(PORTRAIT, tmp_path / "p.jpg"))
-    assert run("apply", photo, "--intensity", "0.5")[0] == 0
-    assert run("apply", photo)[0] == 0
+    assert run("edit", photo, "--intensity", "0.5")[0] == 0
+    assert run("edit", photo)[0] == 0
     assert (tmp_path / "p_happy-0.5.jpg").is_file() and (tmp_path / "p_happy.jpg").is_file()
     before = (tmp_path / "p_happy.jpg").read_bytes()
-    code, out = run("apply", photo, "--model", "neutral-to-happy", "-o", tmp_path / "p_happy.jpg")
+    code, out = run("edit", photo, "--model", "neutral-to-happy", "-o", tmp_path / "p_happy.jpg")
     assert code == 2 and "--overwrite" in out
     assert (tmp_path / "p_happy.jpg").read_bytes() == before
 
@@ -105,7 +105,7 @@ def test_in_place_keeps_mode_metadata_and_symlink(tmp_path):
     link = tmp_path / "link.jpg"
     link.symlink_to(real.name)
     before = real.read_bytes()
-    code, out = run("apply", link, real, "--in-place", "--intensity", "0.5")
+    code, out = run("edit", link, real, "--in-place", "--intensity", "0.5")
     assert code == 0, out
     assert "1 of 1 edited" in out  # the link and its target are one file: edited once
     assert link.is_symlink() and os.readlink(link) == real.name
@@ -118,7 +118,7 @@ def test_in_place_keeps_mode_metadata_and_symlink(tmp_path):
 
 def test_output_name_too_long_is_a_usage_error(tmp_path):
     photo = Path(shutil.copy(PORTRAIT, tmp_path / "p.jpg"))
-    code, out = run("apply", photo, "-o", tmp_path / ("z" * 300 + ".jpg"))
+    code, out = run("edit", photo, "-o", tmp_path / ("z" * 300 + ".jpg"))
     assert code == 2 and "file system allows" in out
 
 
@@ -215,7 +215,7 @@ def _write_video(path: Path, fourcc: str, frames: int = 40) -> Path:
 def test_unsupported_video_output_is_refused_before_processing(tmp_path):
     clip = _write_video(tmp_path / "clip.avi", "MJPG")
     start = time.monotonic()
-    code, out = run("apply", clip, "-o", tmp_path / "out.webm")
+    code, out = run("edit", clip, "-o", tmp_path / "out.webm")
     assert code == 2 and "cannot write video" in out
     assert time.monotonic() - start < 10
     assert not (tmp_path / "out.webm").exists()
