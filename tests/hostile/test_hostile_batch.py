@@ -222,10 +222,13 @@ def test_unsupported_video_output_is_refused_before_processing(tmp_path):
 
 
 def test_webm_input_gets_a_writable_default_output(tmp_path):
+    from pixelfes.cli.edit import _output_suffix
+
     webm = _touch(tmp_path / "clip.webm")
-    assert plan_jobs([webm], None, "happy", output_suffix=lambda p: ".mp4")[0].target.suffix == (
-        ".mp4"
+    jobs = plan_jobs(
+        [webm, _touch(tmp_path / "c.MOV")], None, "happy", output_suffix=_output_suffix
     )
+    assert [job.target.name for job in jobs] == ["clip_happy.mp4", "c_happy.MOV"]
 
 
 def test_truncated_video_is_reported(tmp_path):
