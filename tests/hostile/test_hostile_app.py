@@ -42,6 +42,14 @@ def test_tiny_upload_of_a_huge_image_is_refused_before_decoding(real_server, mem
     assert status == 413 and "too many pixels" in error_message(body)
 
 
+def test_tiny_upload_of_an_image_just_under_the_limit_stays_within_memory(real_server, memory_cap):
+    # 23 MP of black in a 25 KB PNG: decoded and searched for faces within the 2 GiB cap.
+    data = png_bytes(4800, 4800)
+    assert len(data) < 100_000
+    status, _, body = post(real_server.url, data)
+    assert status == 422 and "No face" in error_message(body)
+
+
 def test_ico_upload_is_not_decoded(real_server, memory_cap):
     status, _, _ = post(real_server.url, ico_holding(png_bytes(10000, 10000)))
     assert status == 400
