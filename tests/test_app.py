@@ -284,3 +284,30 @@ def test_default_editor_is_the_real_one_when_available():
         with urllib.request.urlopen(running.url + "/api/config", timeout=30) as response:
             config = json.loads(response.read())
     assert sorted(config["expressions"]) == sorted(editing.available_expressions())
+
+
+def test_faces_endpoint_and_face_choice_reach_the_editor():
+    seen = {}
+
+    def editor(image, to="happy", intensity=1.0, **choice):
+        seen.update(choice)
+        if choice.get("face", 0) > 0:
+            raise NoFaceError("there is no face 3: 1 found (indices 0 to 0)")
+        return fake_edit(image, to, intensity)
+
+    def finder(image):
+        return [{"index": 0, "box": [1, 2, 3, 4], "score": 0.9}]
+
+    body = png_bytes(textured())
+    with BackgroundServer(create_app(editor, finder=finder)) as running:
+        status, _, found = post(running.url + "/api/faces", body)
+        assert status == 200
+        assert json.loads(found) == {"width": 128, "height": 96, "faces": finder(None)}
+        assert post(running.url + "/api/faces", b"not an image")[0] == 400
+        query = "/api/edit?to=happy&face=0&regions=mouth=1.2,eyes=0"
+        assert post(running.url + query, body)[0] == 200
+        assert seen == {"face": 0, "regions": {"mouth": 1.2, "eyes": 0.0}}
+        status, _, missing = post(running.url + "/api/edit?to=happy&face=3", body)
+        assert status == 422 and "no face 3" in error_message(missing)
+        for bad in ["face=-1", "face=x", "regions=nose=1", "regions=mouth=2"]:
+            assert post(f"{running.url}/api/edit?to=happy&{bad}", body)[0] == 400, bad

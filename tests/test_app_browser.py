@@ -259,3 +259,40 @@ def test_webcam_capture_with_a_fake_camera(playwright):
         assert_edited_inside_faces_only(shown, captured, boxes)
         browser.close()
     assert problems.errors == []
+
+
+def test_pick_the_second_face_and_dose_a_region(browser, tmp_path):
+    """Two faces: click the second in the photo, lower the mouth slider; only it changes."""
+    from pixelfes.editing import edit_image
+
+    portrait = decode(portrait_path().read_bytes())
+    other = (portrait[:, ::-1].astype(np.float32) * 0.8).astype(np.uint8)
+    pair = np.ascontiguousarray(np.hstack([portrait, other]))
+    photo = tmp_path / "pair.png"
+    Image.fromarray(pair).save(photo)
+    with BackgroundServer(real_app()) as server:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems = PageProblems(page)
+        page.goto(server.url + "/")
+        page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        page.set_input_files("#file", str(photo))
+        sync_api.expect(page.locator(".face-pick")).to_have_count(2, timeout=60_000)
+        page.click(".face-pick[data-index='1']")
+        sync_api.expect(page.locator(".face-pick.selected")).to_have_attribute("data-index", "1")
+        assert "Face 1 only" in page.text_content("#face-choice")
+        page.locator("#region-mouth").fill("0.4")
+        assert page.input_value("#region-mouth") == "0.4"
+        page.click("#apply")
+        page.wait_for_selector("#after:not([hidden]), #error:not([hidden])", timeout=120_000)
+        assert page.is_hidden("#error"), page.text_content("#error")
+        sync_api.expect(page.locator("#status")).to_contain_text("mouth=0.4", timeout=30_000)
+        shown = decode(shown_image_bytes(page, "#after"))
+        half = pair.shape[1] // 2
+        assert np.array_equal(shown[:, :half], pair[:, :half]), "the first face must not change"
+        assert not np.array_equal(shown[:, half:], pair[:, half:]), "the second face must change"
+        expected = edit_image(pair, "happy", face=1, regions={"mouth": 0.4}).image
+        assert np.array_equal(shown, expected)
+        page.click("#after-frame")  # full size, scrollable
+        assert "actual" in page.get_attribute("#after-frame", "class")
+        page.close()
+    assert problems.errors == []

@@ -117,8 +117,9 @@ def synthesize(
         Predicts crops of the same shape as its training images.
     crops : ndarray of shape (N, S, S, C), uint8
         Aligned faces.
-    intensity : float
-        0 keeps the input, 1 is the model's output, up to 1.5 exaggerates it.
+    intensity : float or ndarray of shape (S, S)
+        0 keeps the input, 1 is the model's output, up to 1.5 exaggerates it; an array
+        gives each crop pixel its own (:func:`pixelfes.faces.regions.intensity_map`).
     match_colours : bool
         Match each face to the model's training colour statistics when it has them.
     luma : bool
@@ -130,7 +131,7 @@ def synthesize(
     """
     _check_intensity(intensity)
     source = to_unit(crops)
-    if intensity == 0:
+    if not np.any(intensity):
         return source
     stats = _colour_statistics(model) if match_colours else None
     if luma and source.shape[-1] == 3 and _shares_channels(model):
@@ -139,7 +140,8 @@ def synthesize(
         change = (_predict(model, grey, stats).mean(axis=-1) - y)[..., None]
     else:
         change = _predict(model, source, stats) - source
-    blended = source + np.float32(intensity) * change
+    weight = np.asarray(intensity, np.float32)
+    blended = source + (weight if weight.ndim == 0 else weight[..., None]) * change
     return np.clip(blended, 0.0, 1.0, out=blended)
 
 
@@ -169,6 +171,13 @@ def edit_image(
     largest_only: bool = False,
     landmarks: Any = None,
     source: str | None = None,
+    face: int | None = None,
+    box: Any = None,
+    eyes: Any = None,
+    mouth: Any = None,
+    detector: Any = None,
+    regions: dict[str, float] | None = None,
+    clean_border: bool = True,
 ) -> EditResult:
     """Edit the expression of the faces in a photo.
 
@@ -190,6 +199,25 @@ def edit_image(
         a (5, 2) array of points or a list of either (see :func:`pixelfes.faces.align`).
     source : str, optional
         Name of the photo, used in error messages.
+    face : int, optional
+        Edit only this face: its index left to right (see :func:`pixelfes.faces.detect_faces`).
+    box : (x, y, w, h), optional
+        Edit only the face inside this box of photo pixels.
+    eyes : (x1, y1, x2, y2), optional
+        Edit the face with these eye centres, without detection (paintings, animals);
+        ``mouth`` (x, y) optionally gives the mouth centre (see
+        :func:`pixelfes.faces.manual.landmarks_from_eyes`).
+    mouth : (x, y), optional
+        Mouth centre, with ``eyes``.
+    detector : str or detector, optional
+        ``"face"`` (default), ``"cat"`` (OpenCV's cat-face cascades) or any object with
+        ``detect(image)``.
+    regions : dict of str to float, optional
+        Intensity per region (``mouth``, ``eyes``, ``brows``, ``rest``); regions not named
+        get ``intensity`` (see :mod:`pixelfes.faces.regions`).
+    clean_border : bool
+        Fade the edit out where the border of the aligned crop covers background, hair or
+        beard rather than the face's skin (:func:`pixelfes.faces.border.border_mask`).
 
     Returns
     -------
@@ -203,6 +231,9 @@ def edit_image(
         For an unknown expression, an intensity outside [0, 1.5] or a wrong image shape.
     """
     from pixelfes.faces import align, paste_box, paste_change
+    from pixelfes.faces.border import border_mask
+    from pixelfes.faces.regions import intensity_map
+    from pixelfes.faces.select import choose_landmarks, detector_by_name
 
     _check_intensity(intensity)
     image = _as_rgb(image)
@@ -212,13 +243,31 @@ def edit_image(
     elif isinstance(model, str | Path):
         model = load_model(model)
     size = int(model.image_shape_[0])
-    faces = align(image, size=size, largest_only=largest_only, landmarks=landmarks, source=source)
-    crops = np.stack([face.crop for face in faces])
-    changes = synthesize(model, crops, intensity) - to_unit(crops)
+    found = detector_by_name(detector)
+    chosen = choose_landmarks(
+        image, face=face, box=box, eyes=eyes, mouth=mouth, detector=found, source=source
+    )
+    if chosen is not None:
+        if landmarks is not None:
+            raise InvalidInputError("give landmarks or a face choice (face, box, eyes), not both")
+        landmarks = chosen
+    faces = align(
+        image,
+        size=size,
+        largest_only=largest_only,
+        detector=found,
+        landmarks=landmarks,
+        source=source,
+    )
+    crops = np.stack([aligned.crop for aligned in faces])
+    weight = intensity if regions is None else intensity_map(size, regions, intensity)
+    changes = synthesize(model, crops, weight) - to_unit(crops)
+    if clean_border:
+        changes *= np.stack([border_mask(crop) for crop in crops])[..., None]
     edited = image
-    for face, change in zip(faces, changes, strict=True):
-        edited = paste_change(edited, face, change)
-    boxes = [box for face in faces if (box := paste_box(image, face)) is not None]
+    for aligned, change in zip(faces, changes, strict=True):
+        edited = paste_change(edited, aligned, change)
+    boxes = [pasted for aligned in faces if (pasted := paste_box(image, aligned)) is not None]
     return EditResult(image=edited, faces=boxes)
 
 
@@ -277,6 +326,8 @@ def _check_aspect_ratio(image: np.ndarray, source: str | None) -> None:
         )
 
 
-def _check_intensity(intensity: float) -> None:
-    if not 0.0 <= float(intensity) <= MAX_INTENSITY:
-        raise InvalidInputError(f"intensity must be in [0, {MAX_INTENSITY}], got {intensity}")
+def _check_intensity(intensity: float | np.ndarray) -> None:
+    values = np.asarray(intensity, np.float64)
+    if values.size == 0 or not (0.0 <= values.min() and values.max() <= MAX_INTENSITY):
+        shown = intensity if values.ndim == 0 else f"values {values.min():g} to {values.max():g}"
+        raise InvalidInputError(f"intensity must be in [0, {MAX_INTENSITY}], got {shown}")

@@ -90,6 +90,33 @@ def _real_editor() -> tuple[Editor, Callable[[], list[str]]]:
     return edit_image, available_expressions
 
 
+def _real_finder(image: np.ndarray) -> list[dict[str, Any]]:
+    """The faces ``edit_image(..., face=N)`` counts, as JSON-ready dicts."""
+    from pixelfes.faces.select import detect_faces
+
+    return [
+        {"index": i, "box": [round(float(v), 1) for v in f.box], "score": round(f.score, 3)}
+        for i, f in enumerate(detect_faces(image))
+    ]
+
+
+def _parse_choice(face: str | None, regions: str | None) -> dict[str, Any]:
+    """Editor keyword arguments for the ``face`` and ``regions`` query parameters."""
+    choice: dict[str, Any] = {}
+    if face not in (None, ""):
+        if not face.isdigit():
+            raise ValueError(f"face must be a face number (0, 1, ...), got {face!r}")
+        choice["face"] = int(face)
+    if regions not in (None, ""):
+        from pixelfes.faces.regions import parse_regions
+
+        choice["regions"] = parse_regions(regions)
+        for name, dose in choice["regions"].items():
+            if not MIN_INTENSITY <= dose <= MAX_INTENSITY:
+                raise ValueError(f"{name} must be between {MIN_INTENSITY} and {MAX_INTENSITY}")
+    return choice
+
+
 def _decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     """Decode uploaded bytes (never a path) to (H, W, 3) uint8 RGB, refusing oversized images."""
     from pixelfes.imageio import read_image
@@ -198,6 +225,7 @@ def create_app(
     allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
     max_uploads: int = MAX_UPLOADS,
     read_timeout: float = READ_TIMEOUT,
+    finder: Callable[[np.ndarray], list[dict[str, Any]]] | None = None,
 ) -> Starlette:
     """Build the ASGI app.
 
@@ -223,6 +251,10 @@ def create_app(
         Uploads received at once; further requests get 503.
     read_timeout : float
         Seconds a client has to send its whole upload; slower ones get 408.
+    finder : callable, optional
+        ``finder(image)`` listing the faces for the picker (``/api/faces``): dicts with
+        ``index``, ``box`` (x, y, w, h) and ``score``. Defaults to the detector's faces,
+        numbered as the editor's ``face`` argument counts them.
     """
     if max_concurrent < 1 or max_uploads < 1:
         raise ValueError("max_concurrent and max_uploads must be at least 1")
@@ -266,10 +298,12 @@ def create_app(
             headers={"Cache-Control": "no-store"},
         )
 
-    def run_edit(data: bytes, to: str, intensity: float) -> tuple[bytes, list[list[int]]]:
+    def run_edit(
+        data: bytes, to: str, intensity: float, choice: dict[str, Any]
+    ) -> tuple[bytes, list[list[int]]]:
         image = _decode_image(data, max_pixels)
         del data
-        result = get_editor()(image, to=to, intensity=intensity)
+        result = get_editor()(image, to=to, intensity=intensity, **choice)
         boxes = [[int(v) for v in box] for box in result.faces]
         return _encode_png(result.image), boxes
 
@@ -307,16 +341,26 @@ def create_app(
         finally:
             receiving.release()
 
-    async def edit(request: Request) -> Response:
+    async def refuse_foreign(request: Request) -> Response | None:
+        """The refusal of a cross-site request or a form-encoded body, or None."""
         reason = _cross_site(request)
         if reason is not None:
             return await refuse(request, 403, f"Cross-site requests are refused ({reason}).")
         if not _upload_type_ok(request):
             message = "Send the photo as the request body (an image/* content type)."
             return await refuse(request, 415, message)
+        return None
+
+    async def edit(request: Request) -> Response:
+        refused = await refuse_foreign(request)
+        if refused is not None:
+            return refused
         to = request.query_params.get("to", "happy")
         try:
             intensity = _parse_intensity(request.query_params.get("intensity"))
+            choice = _parse_choice(
+                request.query_params.get("face"), request.query_params.get("regions")
+            )
         except ValueError as error:
             return await refuse(request, 400, str(error))
         offered = await run_in_threadpool(get_expressions)
@@ -333,8 +377,10 @@ def create_app(
             return _error(503, busy, {"Retry-After": "2"})
         try:
             try:
-                png, boxes = await run_in_threadpool(run_edit, data, to, intensity)
-            except NoFaceError:
+                png, boxes = await run_in_threadpool(run_edit, data, to, intensity, choice)
+            except NoFaceError as error:
+                if "face" in choice:
+                    return _error(422, f"{str(error)[:1].upper()}{str(error)[1:]}.")
                 return _error(
                     422,
                     "No face was found in this photo. Try a photo where the face is "
@@ -367,8 +413,36 @@ def create_app(
         }
         return Response(png, media_type="image/png", headers=headers)
 
+    def run_find(data: bytes) -> dict[str, Any]:
+        image = _decode_image(data, max_pixels)
+        faces = (finder or _real_finder)(image)
+        return {"width": int(image.shape[1]), "height": int(image.shape[0]), "faces": faces}
+
+    async def faces(request: Request) -> Response:
+        refused = await refuse_foreign(request)
+        if refused is not None:
+            return refused
+        data = await receive(request)
+        if isinstance(data, Response):
+            return data
+        if not slots.acquire(blocking=False):
+            return _error(503, "The server is busy; please try again.", {"Retry-After": "2"})
+        try:
+            found = await run_in_threadpool(run_find, data)
+        except ImageTooLargeError:
+            return _error(413, f"The image has too many pixels: the limit is {max_pixels:,}.")
+        except ImageError:
+            return _error(400, "This file is not an image that can be read.")
+        except Exception:
+            log.exception("finding faces failed")
+            return _error(500, "Finding faces failed because of an internal error.")
+        finally:
+            slots.release()
+        return JSONResponse(found, headers={"Cache-Control": "no-store"})
+
     routes = [
         Route("/", index, methods=["GET"]),
+        Route("/api/faces", faces, methods=["POST"]),
         Route("/api/config", config, methods=["GET"]),
         Route("/api/edit", edit, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

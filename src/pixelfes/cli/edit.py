@@ -6,12 +6,15 @@ import sys
 from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
 
 from pixelfes.batch import Job, Summary, interrupt_on_sigterm, plan_jobs, run_jobs
+from pixelfes.cli.choice import edit_options, face_options, photo_only
 from pixelfes.editing import MAX_INTENSITY, available_expressions, edit_image, load_model
+from pixelfes.exceptions import InvalidInputError
 
 
 @click.command("edit")
@@ -37,6 +40,7 @@ from pixelfes.editing import MAX_INTENSITY, available_expressions, edit_image, l
 @click.option("--largest-only", is_flag=True, help="Edit only the largest face in each image.")
 @click.option("--in-place", is_flag=True, help="Overwrite the input files (off by default).")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")
+@face_options
 def edit(
     inputs: tuple[Path, ...],
     to: str,
@@ -47,6 +51,7 @@ def edit(
     largest_only: bool,
     in_place: bool,
     overwrite: bool,
+    **choice: Any,
 ) -> None:
     """Edit the expression of every face in INPUTS (photos, folders or videos).
 
@@ -56,6 +61,7 @@ def edit(
     Exit status: 0 all edited, 1 some inputs failed, 2 usage error or no input.
     """
     spec = model_spec or to
+    options = edit_options(**choice)
     try:
         load_model(spec)
         planned = plan_jobs(
@@ -76,6 +82,7 @@ def edit(
         intensity=intensity,
         largest_only=largest_only,
         overwrite=overwrite or in_place,
+        **options,
     )
     with interrupt_on_sigterm():  # unwind, removing temporary files and workers
         summary = run_jobs(
@@ -86,12 +93,19 @@ def edit(
 
 
 def edit_job(
-    job: Job, *, model_spec: str, intensity: float, largest_only: bool, overwrite: bool = True
+    job: Job,
+    *,
+    model_spec: str,
+    intensity: float,
+    largest_only: bool,
+    overwrite: bool = True,
+    **options: Any,
 ) -> None:
     """Edit one photo or video file and write the result atomically.
 
     The output keeps the input's EXIF (orientation reset) and ICC profile; an in-place
     edit (target is the input, or the file its link points to) keeps its mode too.
+    ``options`` are :func:`pixelfes.editing.edit_image`'s face choice and region doses.
     """
     model = load_model(model_spec)
     job.target.parent.mkdir(parents=True, exist_ok=True)
@@ -100,13 +114,21 @@ def edit_job(
     if job.is_video:
         from pixelfes.video import edit_video
 
+        chosen = photo_only(options)
+        if chosen:
+            raise InvalidInputError(f"{', '.join(chosen)} work on photos only, not on videos")
         edit_video(job.source, job.target, model=model, intensity=intensity, like=like)
         return
     from pixelfes.imageio import read_image, read_metadata, write_image
 
     image = read_image(job.source)
     result = edit_image(
-        image, model=model, intensity=intensity, largest_only=largest_only, source=str(job.source)
+        image,
+        model=model,
+        intensity=intensity,
+        largest_only=largest_only,
+        source=str(job.source),
+        **options,
     )
     write_image(
         job.target,

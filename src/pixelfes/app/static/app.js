@@ -2,7 +2,10 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { config: null, photo: null, photoName: "photo", resultUrl: null, beforeUrl: null };
+const state = {
+  config: null, photo: null, photoName: "photo", resultUrl: null, beforeUrl: null,
+  faces: [], imageSize: null, face: null,
+};
 
 function showError(message) {
   const box = $("error");
@@ -67,7 +70,69 @@ function setPhoto(blob, name) {
   before.hidden = false;
   $("before-empty").hidden = true;
   $("dz-name").textContent = name ? `${name} (${formatBytes(blob.size)})` : formatBytes(blob.size);
+  findFaces(blob);
   updateApply();
+}
+
+// --- face picker ------------------------------------------------------------------------------
+async function findFaces(blob) {
+  state.faces = [];
+  state.face = null;
+  drawFaces();
+  try {
+    const response = await fetch("/api/faces", {
+      method: "POST",
+      body: blob,
+      headers: { "Content-Type": blob.type || "application/octet-stream" },
+    });
+    if (!response.ok || blob !== state.photo) return;
+    const found = await response.json();
+    state.faces = found.faces;
+    state.imageSize = [found.width, found.height];
+    drawFaces();
+  } catch (_) { /* the picker is optional: editing still works on every face */ }
+}
+
+function drawFaces() {
+  const layer = $("face-boxes");
+  layer.textContent = "";
+  const before = $("before");
+  const chosen = state.faces.length > 1 && state.face !== null;
+  $("face-choice").textContent = chosen
+    ? `Face ${state.face} only. Click it again to edit every face.`
+    : state.faces.length > 1
+      ? `All ${state.faces.length} faces. Click a face in the photo to edit only that one.`
+      : "All faces. Click a face in the photo to edit only that one.";
+  if (!state.imageSize || before.hidden || !before.naturalWidth) return;
+  const scale = before.offsetWidth / state.imageSize[0];
+  for (const face of state.faces) {
+    const [x, y, w, h] = face.box;
+    const pick = document.createElement("button");
+    pick.type = "button";
+    pick.className = "face-pick" + (state.face === face.index ? " selected" : "");
+    pick.dataset.index = face.index;
+    pick.title = `Edit only face ${face.index}`;
+    pick.style.left = `${before.offsetLeft + x * scale}px`;
+    pick.style.top = `${before.offsetTop + y * scale}px`;
+    pick.style.width = `${w * scale}px`;
+    pick.style.height = `${h * scale}px`;
+    const label = document.createElement("span");
+    label.textContent = face.index;
+    pick.append(label);
+    pick.addEventListener("click", () => {
+      state.face = state.face === face.index ? null : face.index;
+      drawFaces();
+    });
+    layer.append(pick);
+  }
+}
+
+function regionQuery() {
+  const doses = [];
+  for (const slider of document.querySelectorAll("#regions input")) {
+    if (slider.classList.contains("touched")) doses.push(`${slider.dataset.region}=${slider.value}`);
+  }
+  return doses.join(",");
 }
 
 async function applyEdit() {
@@ -82,6 +147,9 @@ async function applyEdit() {
   $("after-empty").textContent = "Working…";
   try {
     const query = new URLSearchParams({ to, intensity });
+    if (state.face !== null) query.set("face", state.face);
+    const regions = regionQuery();
+    if (regions) query.set("regions", regions);
     const response = await fetch(`/api/edit?${query}`, {
       method: "POST",
       body: state.photo,
@@ -110,7 +178,8 @@ async function applyEdit() {
     link.download = `${state.photoName}_${to}.png`;
     link.hidden = false;
     const noun = faces === 1 ? "face" : "faces";
-    setStatus(`${faces} ${noun} edited: ${to}, intensity ${Number(intensity).toFixed(2)}.`);
+    const extra = regions ? ` (${regions.replaceAll(",", ", ")})` : "";
+    setStatus(`${faces} ${noun} edited: ${to}, intensity ${Number(intensity).toFixed(2)}${extra}.`);
     if (window.matchMedia("(max-width: 860px)").matches) {
       after.scrollIntoView({ behavior: "smooth", block: "center" });
     }
@@ -191,6 +260,21 @@ async function init() {
   const slider = $("intensity");
   slider.addEventListener("input", () => {
     $("intensity-value").textContent = Number(slider.value).toFixed(2);
+    for (const region of document.querySelectorAll("#regions input:not(.touched)")) {
+      region.value = slider.value;
+      $(`${region.id}-value`).textContent = Number(region.value).toFixed(2);
+    }
+  });
+  for (const region of document.querySelectorAll("#regions input")) {
+    region.addEventListener("input", () => {
+      region.classList.add("touched");
+      $(`${region.id}-value`).textContent = Number(region.value).toFixed(2);
+    });
+  }
+  $("before").addEventListener("load", drawFaces);
+  window.addEventListener("resize", drawFaces);
+  $("after-frame").addEventListener("click", () => {
+    if (!$("after").hidden) $("after-frame").classList.toggle("actual");
   });
   $("file").addEventListener("change", (event) => {
     const file = event.target.files[0];
