@@ -21,6 +21,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
     raise ImportError(
         "the pixelfes web app needs its optional dependencies: pip install 'pixelfes[app]'"
     ) from error
+
+from pixelfes.app.picker import Finder, faces_handler, parse_choice
 
 log = logging.getLogger("pixelfes.app")
 
@@ -88,33 +91,6 @@ def _real_editor() -> tuple[Editor, Callable[[], list[str]]]:
     from pixelfes.editing import available_expressions, edit_image
 
     return edit_image, available_expressions
-
-
-def _real_finder(image: np.ndarray) -> list[dict[str, Any]]:
-    """The faces ``edit_image(..., face=N)`` counts, as JSON-ready dicts."""
-    from pixelfes.faces.select import detect_faces
-
-    return [
-        {"index": i, "box": [round(float(v), 1) for v in f.box], "score": round(f.score, 3)}
-        for i, f in enumerate(detect_faces(image))
-    ]
-
-
-def _parse_choice(face: str | None, regions: str | None) -> dict[str, Any]:
-    """Editor keyword arguments for the ``face`` and ``regions`` query parameters."""
-    choice: dict[str, Any] = {}
-    if face not in (None, ""):
-        if not face.isdigit():
-            raise ValueError(f"face must be a face number (0, 1, ...), got {face!r}")
-        choice["face"] = int(face)
-    if regions not in (None, ""):
-        from pixelfes.faces.regions import parse_regions
-
-        choice["regions"] = parse_regions(regions)
-        for name, dose in choice["regions"].items():
-            if not MIN_INTENSITY <= dose <= MAX_INTENSITY:
-                raise ValueError(f"{name} must be between {MIN_INTENSITY} and {MAX_INTENSITY}")
-    return choice
 
 
 def _decode_image(data: bytes, max_pixels: int) -> np.ndarray:
@@ -225,7 +201,7 @@ def create_app(
     allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
     max_uploads: int = MAX_UPLOADS,
     read_timeout: float = READ_TIMEOUT,
-    finder: Callable[[np.ndarray], list[dict[str, Any]]] | None = None,
+    finder: Finder | None = None,
 ) -> Starlette:
     """Build the ASGI app.
 
@@ -252,9 +228,7 @@ def create_app(
     read_timeout : float
         Seconds a client has to send its whole upload; slower ones get 408.
     finder : callable, optional
-        ``finder(image)`` listing the faces for the picker (``/api/faces``): dicts with
-        ``index``, ``box`` (x, y, w, h) and ``score``. Defaults to the detector's faces,
-        numbered as the editor's ``face`` argument counts them.
+        Lists the faces for the picker (:func:`pixelfes.app.picker.real_finder` by default).
     """
     if max_concurrent < 1 or max_uploads < 1:
         raise ValueError("max_concurrent and max_uploads must be at least 1")
@@ -358,9 +332,8 @@ def create_app(
         to = request.query_params.get("to", "happy")
         try:
             intensity = _parse_intensity(request.query_params.get("intensity"))
-            choice = _parse_choice(
-                request.query_params.get("face"), request.query_params.get("regions")
-            )
+            query = request.query_params
+            choice = parse_choice(query.get("face"), query.get("regions"), MAX_INTENSITY)
         except ValueError as error:
             return await refuse(request, 400, str(error))
         offered = await run_in_threadpool(get_expressions)
@@ -413,32 +386,9 @@ def create_app(
         }
         return Response(png, media_type="image/png", headers=headers)
 
-    def run_find(data: bytes) -> dict[str, Any]:
-        image = _decode_image(data, max_pixels)
-        faces = (finder or _real_finder)(image)
-        return {"width": int(image.shape[1]), "height": int(image.shape[0]), "faces": faces}
-
-    async def faces(request: Request) -> Response:
-        refused = await refuse_foreign(request)
-        if refused is not None:
-            return refused
-        data = await receive(request)
-        if isinstance(data, Response):
-            return data
-        if not slots.acquire(blocking=False):
-            return _error(503, "The server is busy; please try again.", {"Retry-After": "2"})
-        try:
-            found = await run_in_threadpool(run_find, data)
-        except ImageTooLargeError:
-            return _error(413, f"The image has too many pixels: the limit is {max_pixels:,}.")
-        except ImageError:
-            return _error(400, "This file is not an image that can be read.")
-        except Exception:
-            log.exception("finding faces failed")
-            return _error(500, "Finding faces failed because of an internal error.")
-        finally:
-            slots.release()
-        return JSONResponse(found, headers={"Cache-Control": "no-store"})
+    decode = partial(_decode_image, max_pixels=max_pixels)
+    picker = {"refuse_foreign": refuse_foreign, "receive": receive, "decode": decode}
+    faces = faces_handler(**picker, slots=slots, finder=finder, error=_error, log=log)
 
     routes = [
         Route("/", index, methods=["GET"]),
