@@ -311,3 +311,7 @@ def test_faces_endpoint_and_face_choice_reach_the_editor():
         assert status == 422 and "no face 3" in error_message(missing)
         for bad in ["face=-1", "face=x", "regions=nose=1", "regions=mouth=2"]:
             assert post(f"{running.url}/api/edit?to=happy&{bad}", body)[0] == 400, bad
+        foreign = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
+        assert post(running.url + "/api/faces", body, foreign)[0] == 403
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        assert post(running.url + "/api/faces", body, form)[0] == 415
