@@ -70,6 +70,7 @@ def test_box_finds_a_face_too_small_for_the_whole_photo():
     small = portrait[::4, ::4]  # face ~ 20 px wide
     canvas = np.full((1600, 1600, 3), 200, np.uint8)
     canvas[700 : 700 + small.shape[0], 900 : 900 + small.shape[1]] = small
+    assert detect_faces(canvas) == []  # too small once the photo is shrunk for detection
     box = (880, 680, small.shape[1] + 40, small.shape[0] + 40)
     (face,) = choose_landmarks(canvas, box=box)
     x, y = face.points.mean(axis=0)
