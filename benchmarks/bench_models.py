@@ -5,8 +5,11 @@ timed in the same run, with their ratio and the target ratio:
 
 * PixelRidge fit        vs two numpy passes over the data (sum of X and of T);
 * PixelRidge predict    vs one multiply-add pass (uint8 x float32 weights + bias);
-* PixelKernelRidge fit  vs a bare batched Cholesky of the same kernel matrices;
-* lookup-table predict  vs PixelRidge predict.
+* lookup-table predict  vs PixelRidge predict;
+* PixelKernelRidge grouped fit (8-bit inputs) at N = 100, 400, 1,600, 6,400 vs the same
+  fit at N = 400 (target: < 2x at 6,400), the dense N x N solver (float inputs) vs the
+  grouped fit at N = 400 (target: >= 20x), Pixel-KR predict (its table) vs PixelRidge
+  predict, and the sigma/lambda cross-validation vs one fit.
 
 Random uint8 data (timings do not depend on content, except the table gather, for which
 random data is the worst case). Run, with one BLAS thread so that LAPACK timings are
@@ -14,8 +17,8 @@ stable on a shared 2-core machine (both sides of each ratio use the same setting
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_models.py
 
-Options: --quick (smaller N for a smoke run), --repeat, --kr-rows (rows used for the
-colour Pixel-KR fit, which is measured on a strip and scaled to the full image).
+Options: --quick (Pixel-KR at N = 100 and 400 only), --repeat, --dense-rows (time the
+dense Pixel-KR fit on a strip of rows and scale it to 128; default the whole image).
 """
 
 from __future__ import annotations
@@ -30,8 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from pixelfes.kernel_selection import KERNEL_GRID, cross_validate_kernel
 from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
-from pixelfes.models.pixel_kernel_ridge import chunk_size, gaussian_kernel, per_location
+from pixelfes.models.kernel_levels import level_statistics, level_values
+
+SIGMA, ALPHA = 1.0, 0.4  # PixelKernelRidge's defaults
 
 ROWS: list[list[str]] = []
 
@@ -78,26 +84,6 @@ def row(case: str, seconds: float, ref_name: str, ref: float | None, target: str
             extra.get("size", "-"),
         ]
     )
-
-
-def bare_cholesky_seconds(X: np.ndarray, sigma: float, alpha: float, shared: bool) -> float:
-    """np.linalg.cholesky on stacks of the same kernel matrices, 64 MiB per stack.
-
-    Only the factorisation is timed (building the matrices is not).
-    """
-    X4 = X if X.ndim == 4 else X[..., None]
-    xs = per_location(X4 / np.float32(255.0), shared)
-    n_samples = xs.shape[1]
-    step = chunk_size(n_samples, n_samples, budget=8 << 20)
-    total = 0.0
-    for start in range(0, xs.shape[0], step):
-        x = xs[start : start + step].astype(np.float64)
-        gram = gaussian_kernel(x, x, sigma)
-        gram[:, np.arange(n_samples), np.arange(n_samples)] += alpha
-        begin = time.perf_counter()
-        np.linalg.cholesky(gram)
-        total += time.perf_counter() - begin
-    return total
 
 
 def bench_pixel_ridge(X: np.ndarray, T: np.ndarray, label: str, repeat: int) -> PixelRidge:
@@ -151,57 +137,85 @@ def bench_pixel_ridge(X: np.ndarray, T: np.ndarray, label: str, repeat: int) -> 
     return model
 
 
-def bench_kernel_ridge(X: np.ndarray, T: np.ndarray, label: str, channels: str) -> None:
-    """Pixel-KR fit with peak memory traced (the reference is traced the same way)."""
-    n = X.shape[0]
-    height = X.shape[1]
-    model = PixelKernelRidge(sigma=1.0, channels=channels)
-    tracemalloc.start()
+def bench_kernel_scaling(rng: np.random.Generator, sizes: list[int], dense_rows: int) -> None:
+    """Grouped Pixel-KR fit (8-bit inputs) at growing N, against the dense solver at N = 400.
+
+    The grouped fit is one O(N) pass accumulating per-level counts and target sums, then a
+    solve per location whose size does not depend on N; both parts are timed.
+    """
+    fits: dict[int, float] = {}
+    for n in sizes:
+        X = rng.integers(0, 256, (n, 128, 128), dtype=np.uint8)
+        T = rng.integers(0, 256, (n, 128, 128), dtype=np.uint8)
+        start = time.perf_counter()
+        counts, sums = level_statistics(X[..., None], T[..., None], shared=True)
+        stats = time.perf_counter() - start
+        start = time.perf_counter()
+        level_values(counts, sums, SIGMA, (ALPHA,))
+        solve = time.perf_counter() - start
+        model = PixelKernelRidge(alpha=ALPHA, sigma=SIGMA)
+        fits[n] = best_time(lambda model=model, X=X, T=T: model.fit(X, T), 2)
+        reference = fits.get(400)
+        row(
+            f"gray PixelKernelRidge grouped fit, N={n} (statistics {stats * 1e3:.0f} ms, "
+            f"solve {solve * 1e3:.0f} ms)",
+            fits[n],
+            "same fit at N=400" if reference and n > 400 else "-",
+            reference if n > 400 else None,
+            "< 2 (N=6400)" if n == 6400 else "-",
+            peak=f"{peak_mib(lambda model=model, X=X, T=T: model.fit(X, T)):.0f}",
+            size=f"{disk_mib(model):.1f} MiB" if n == 400 else "-",
+        )
+        if n == 400:
+            bench_dense_against_grouped(X, T, fits[n], dense_rows)
+            bench_kernel_predict(model, X)
+            subjects = [f"s{i // 2}" for i in range(n)]
+            cv = best_time(
+                lambda X=X, T=T, s=subjects: cross_validate_kernel(X[..., None], T[..., None], s), 1
+            )
+            grid = (
+                f"{len(KERNEL_GRID['sigma'])} sigma x {len(KERNEL_GRID['alpha'])} lambda x 5 folds"
+            )
+            row(f"gray Pixel-KR CV, N=400 ({grid})", cv, "grouped fit", fits[n], "-")
+
+
+def bench_dense_against_grouped(X: np.ndarray, T: np.ndarray, grouped: float, rows: int) -> None:
+    """The dense N x N solver (float inputs) on the same pairs: the whole image, or a strip."""
+    strip = slice(0, rows)
+    X_float = X[:, strip] / np.float32(255)
     start = time.perf_counter()
-    model.fit(X, T)
-    fit = time.perf_counter() - start
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    tracemalloc.start()
-    ref = bare_cholesky_seconds(X, 1.0, 0.4, channels == "shared")
-    tracemalloc.stop()
-    strip = f", rows 0-{height}" if height < 128 else ""
+    PixelKernelRidge(alpha=ALPHA, sigma=SIGMA).fit(X_float, T[:, strip])
+    dense = (time.perf_counter() - start) * 128 / X_float.shape[1]
+    scaled = f", rows 0-{rows} x {128 / rows:g}" if rows < 128 else ""
     row(
-        f"{label} PixelKernelRidge({channels}) fit{strip}",
-        fit,
-        "bare batched Cholesky",
-        ref,
-        "<= 1.5",
-        peak=f"{peak:.0f}",
-        size=f"{disk_mib(model):.1f} MiB",
+        f"gray PixelKernelRidge dense fit, N={len(X)}{scaled}",
+        dense,
+        "grouped fit",
+        grouped,
+        ">= 20",
     )
-    if height < 128:
-        return
-    queries = X[:8]
-    predict = best_time(lambda: model.predict(queries), 1)
-    start = time.perf_counter()
-    lut = model.to_lookup_table(dtype="float16")
-    build = time.perf_counter() - start
-    lut_time = best_time(lambda: lut.predict(X), 3)
-    error = np.abs(lut.predict(queries) - model.predict(queries)).max() * 255
+
+
+def bench_kernel_predict(model: PixelKernelRidge, X: np.ndarray) -> None:
+    ridge = PixelRidge().fit(X, X)
+    ridge_predict = best_time(lambda: ridge.predict(X), 5)
+    predict = best_time(lambda: model.predict(X), 5)
     row(
-        f"{label} PixelKernelRidge predict (8 faces)",
+        "gray PixelKernelRidge predict (uint8: its table)",
         predict,
-        "-",
-        None,
-        "-",
-        throughput=f"{len(queries) / predict:,.1f}",
+        "PixelRidge predict",
+        ridge_predict,
+        "<= 3",
+        throughput=f"{len(X) / predict:,.0f}",
     )
-    row(
-        f"{label} KR LUT float16 predict (build {build:.1f} s, max err {error:.3f}/255)",
-        lut_time,
-        "-",
-        None,
-        "-",
-        throughput=f"{n / lut_time:,.0f}",
-        size=f"{disk_mib(lut, 'float16'):.1f} MiB",
-    )
-    print(f"# {label} PixelKernelRidge n_parameters = {model.n_parameters:,}", flush=True)
+    print(f"# gray PixelKernelRidge N=400 n_parameters = {model.n_parameters:,}", flush=True)
+
+
+def bench_kernel_colour(X: np.ndarray, T: np.ndarray) -> None:
+    for channels in ("shared", "independent"):
+        model = PixelKernelRidge(alpha=ALPHA, sigma=SIGMA, channels=channels)
+        fit = best_time(lambda model=model: model.fit(X, T), 1)
+        row(f"colour PixelKernelRidge({channels}) grouped fit, N={len(X)}", fit, "-", None, "-")
 
 
 def bench_others(X: np.ndarray, T: np.ndarray, label: str) -> None:
@@ -250,9 +264,12 @@ def print_table() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=400, help="training pairs (default 400)")
+    parser.add_argument("--quick", action="store_true", help="Pixel-KR at N = 100, 400 only")
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing (best kept)")
-    parser.add_argument("--kr-rows", type=int, default=32, help="rows for the colour KR fit")
-    parser.add_argument("--skip-kr", action="store_true", help="skip Pixel-KR (slow)")
+    parser.add_argument(
+        "--dense-rows", type=int, default=128, help="rows for the dense KR fit (scaled to 128)"
+    )
+    parser.add_argument("--skip-kr", action="store_true", help="skip Pixel-KR")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     print(
@@ -267,13 +284,11 @@ def main() -> None:
             X, T = X[..., 0], T[..., 0]
         bench_pixel_ridge(X, T, label, args.repeat)
         bench_others(X, T, label)
-        if args.skip_kr:
-            continue
-        if channels == 1:
-            bench_kernel_ridge(X, T, label, "shared")
-        else:
-            strip = slice(0, args.kr_rows)
-            bench_kernel_ridge(X[:, strip], T[:, strip], label, "independent")
+        if channels == 3 and not args.skip_kr:
+            bench_kernel_colour(X, T)
+    if not args.skip_kr:
+        sizes = [100, 400] if args.quick else [100, 400, 1600, 6400]
+        bench_kernel_scaling(rng, sizes, args.dense_rows)
     print_table()
 
 

@@ -18,6 +18,7 @@ from pixelfes import __version__
 from pixelfes.data.splits import subject_kfold, subject_train_test_split
 from pixelfes.exceptions import InvalidInputError
 from pixelfes.faces import face_mask
+from pixelfes.kernel_selection import KERNEL_GRID, cross_validate_kernel
 from pixelfes.metrics import batch_psnr
 from pixelfes.models import MODEL_FAMILIES
 from pixelfes.photometric import pooled_statistics
@@ -25,7 +26,7 @@ from pixelfes.photometric import pooled_statistics
 #: Hyper-parameter grids searched by cross-validation, per model family.
 CV_GRIDS: dict[str, dict[str, Sequence[float]]] = {
     "pixel-rr": {"alpha": (0.001, 0.01, 0.04, 0.4, 4.0)},
-    "pixel-kr": {"alpha": (0.04, 0.4, 4.0), "sigma": (0.1, 0.3, 1.0, 3.0, 10.0)},
+    "pixel-kr": KERNEL_GRID,
     "mr": {"alpha": (0.01, 0.04, 0.4, 4.0)},
     "global-rr": {"alpha": (0.4, 4.0, 40.0, 400.0)},
 }
@@ -96,28 +97,52 @@ def cross_validate(
         Mean held-out PSNR of every candidate, keyed by ``"name=value,..."``.
     """
     grid = grid or CV_GRIDS[family]
+    candidates = {
+        ",".join(f"{name}={value:g}" for name, value in zip(grid, values, strict=True)): dict(
+            zip(grid, values, strict=True)
+        )
+        for values in itertools.product(*grid.values())
+    }
+    if family == "pixel-kr" and X.dtype == np.uint8 and set(grid) == {"alpha", "sigma"}:
+        # 8-bit inputs: every candidate from additive per-level fold statistics
+        scores = cross_validate_kernel(
+            X,
+            T,
+            subjects,
+            alphas=grid["alpha"],
+            sigmas=grid["sigma"],
+            k=k,
+            seed=seed,
+            on_step=on_step,
+        )
+        scores = {
+            key: scores[f"alpha={p['alpha']:g},sigma={p['sigma']:g}"]
+            for key, p in candidates.items()
+        }
+        return _choose(scores, candidates), scores
     folds = subject_kfold(subjects, k=k, seed=seed)
     scores: dict[str, float] = {}
-    candidates: dict[str, dict[str, float]] = {}
-    for values in itertools.product(*grid.values()):
-        params = dict(zip(grid, values, strict=True))
+    for key, params in candidates.items():
         fold_scores = []
         for train, test in folds:
             fold_scores.append(heldout_psnr(family, params, X, T, train, test))
             if on_step is not None:
                 on_step()
-        key = ",".join(f"{name}={value:g}" for name, value in params.items())
         scores[key] = float(np.mean(np.concatenate(fold_scores)))
-        candidates[key] = params
+    return _choose(scores, candidates), scores
+
+
+def _choose(scores: dict[str, float], candidates: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The best candidate; among those within TIE_DB of it, the most regularised one."""
     best = max(scores.values())
-    # Among candidates within TIE_DB of the best, prefer the most regularised one.
     near = [key for key, score in scores.items() if score >= best - TIE_DB]
-    chosen = max(near, key=lambda key: tuple(candidates[key].values()))
-    return candidates[chosen], scores
+    return candidates[max(near, key=lambda key: tuple(candidates[key].values()))]
 
 
 def cv_steps(family: str, k: int = 5) -> int:
-    """Number of fits :func:`cross_validate` makes (for a progress bar)."""
+    """Progress steps of :func:`cross_validate` (fits; for Pixel-KR, folds x sigmas)."""
+    if family == "pixel-kr":
+        return k * len(CV_GRIDS[family]["sigma"])
     return k * int(np.prod([len(values) for values in CV_GRIDS[family].values()]))
 
 

@@ -1,4 +1,4 @@
-"""The ``pixelfes`` command line: edit, demo, faces, models, train, evaluate, serve."""
+"""The ``pixelfes`` command line: edit, demo, faces, models, train, evaluate, export, serve."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pixelfes.cli._deprecation import renamed_command
 from pixelfes.cli.demo import demo
 from pixelfes.cli.edit import edit
 from pixelfes.cli.evaluate import evaluate
+from pixelfes.cli.export import export
 from pixelfes.cli.faces import faces_command
 from pixelfes.cli.models import models
 from pixelfes.cli.serve import serve
@@ -26,6 +27,7 @@ main.add_command(renamed_command(edit, "apply"))
 main.add_command(demo)
 main.add_command(evaluate)
 main.add_command(faces_command)
+main.add_command(export)
 main.add_command(models)
 main.add_command(train_command)
 main.add_command(serve)

@@ -258,6 +258,47 @@ class LumaKernelRidge:
         return int(self.model_.n_parameters)
 
 
+class CrossValidatedKernelRidge(LumaKernelRidge):
+    """:class:`LumaKernelRidge` with sigma and lambda chosen by subject-disjoint CV.
+
+    The search runs on the training pairs' luma only, over
+    :data:`pixelfes.kernel_selection.KERNEL_GRID`, from per-level fold statistics (every
+    candidate costs a small solve, not a refit), then the chosen model is fitted on all
+    training pairs (no cap on their number).
+
+    Parameters
+    ----------
+    k : int
+        Folds of the inner cross-validation.
+
+    Attributes
+    ----------
+    subjects : list of str or None
+        Subject of each training pair; the protocols set it before ``fit``.
+    sigma, alpha : float
+        The chosen values (after ``fit``).
+    """
+
+    def __init__(self, k: int = 3) -> None:
+        super().__init__(sigma=1.0, name="Pixel-KR (CV sigma, lambda)")
+        self.k = k
+        self.subjects: list[str] | None = None
+
+    def fit(self, X: np.ndarray, T: np.ndarray) -> CrossValidatedKernelRidge:
+        """Choose sigma and lambda by CV over ``self.subjects``, then fit on all pairs."""
+        from pixelfes.training import cross_validate
+
+        _check_pair(X, T)
+        subjects = self.subjects if self.subjects is not None else [str(i) for i in range(len(X))]
+        if len(subjects) != len(X):
+            raise ValueError("subjects must name one subject per training pair")
+        if len(set(subjects)) >= max(2, self.k) and np.asarray(X).dtype == np.uint8:
+            best, _ = cross_validate("pixel-kr", luma(X), luma(T), subjects, k=self.k)
+            self.sigma, self.alpha = float(best["sigma"]), float(best["alpha"])
+        super().fit(X, T)
+        return self
+
+
 class CompiledKernelRidge:
     """A :class:`LumaKernelRidge` compiled to a 256-entry lookup table per pixel.
 
@@ -357,4 +398,6 @@ def standard_methods(
         ]
     kernel = LumaKernelRidge(sigma, max_train=kr_max_train, name="Pixel-KR")
     methods += [kernel, CompiledKernelRidge(kernel)]
+    if not quick:
+        methods.append(CrossValidatedKernelRidge())
     return methods

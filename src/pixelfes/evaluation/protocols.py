@@ -20,6 +20,7 @@ import numpy as np
 
 from pixelfes.data import find_pairs, load_pairs, subject_kfold, subject_train_test_split
 from pixelfes.evaluation.methods import (
+    CrossValidatedKernelRidge,
     CrossValidatedPixelRidge,
     LumaKernelRidge,
     Method,
@@ -253,7 +254,7 @@ def first_per_subject(subjects: Sequence[str], limit: int | None) -> np.ndarray:
 def _fit_predict(
     method: Method, train: PairSet, test: PairSet
 ) -> tuple[np.ndarray, float, float, int]:
-    if isinstance(method, CrossValidatedPixelRidge):
+    if isinstance(method, CrossValidatedPixelRidge | CrossValidatedKernelRidge):
         method.subjects = train.subjects
     start = time.perf_counter()
     method.fit(train.X, train.T)

@@ -8,7 +8,7 @@ import numpy as np
 
 from pixelfes.exceptions import InvalidInputError
 from pixelfes.models._registry import MODEL_FAMILIES, register
-from pixelfes.models._validation import check_choice
+from pixelfes.models._validation import check_choice, check_images
 from pixelfes.models.base import BaseImageModel, expect_shape
 
 TABLE_DTYPES = ("float32", "float16")
@@ -47,7 +47,7 @@ class PixelLookupTable(BaseImageModel):
 
     Notes
     -----
-    Only uint8 images are accepted by ``predict``; predictions are float32.
+    ``predict`` rounds float images to the nearest 8-bit level; predictions are float32.
     """
 
     _param_names = ("dtype",)
@@ -87,11 +87,15 @@ class PixelLookupTable(BaseImageModel):
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Look up every pixel of uint8 images; see ``BaseImageModel.predict``."""
-        if np.asarray(X).dtype != np.uint8:
-            raise InvalidInputError(
-                f"PixelLookupTable needs uint8 images; got dtype {np.asarray(X).dtype}"
-            )
+        """Look up every pixel; see ``BaseImageModel.predict``.
+
+        uint8 images index the table directly. Float images on [0, 1] are first rounded
+        to the nearest of the 256 levels (an input change of at most 0.5/255; values
+        outside [0, 1] are clipped to it, after the usual warning).
+        """
+        X4 = check_images(X, "X")
+        if X4.dtype != np.uint8:
+            X = np.rint(np.clip(X4, 0.0, 1.0) * 255.0).astype(np.uint8).reshape(np.shape(X))
         return super().predict(X)
 
     def _predict(self, X4: np.ndarray) -> np.ndarray:
@@ -110,6 +114,12 @@ class PixelLookupTable(BaseImageModel):
             np.add(flat_x[:, start:stop], base[start:stop], out=index, casting="unsafe")
             out[:, start:stop] = np.take(rows, index, mode="clip")
         return out
+
+    @property
+    def channels(self) -> str:
+        """ "shared" when one table serves every channel of a location, else "independent"."""
+        self._check_fitted()
+        return "shared" if self.table_.shape[2] == 1 else "independent"
 
     def _offsets(self) -> np.ndarray:
         """Table location (row of ``table_``) used by every (h, w, c) of an image."""
