@@ -38,13 +38,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("io", ("pixelfes.imageio", "pixelfes.figures")),
     ("models", ("pixelfes.models",)),
-    ("export", ("pixelfes.export",)),  # planned: fitted models to other formats (ONNX)
+    ("export", ("pixelfes.export",)),  # fitted models to ONNX
     ("photometric", ("pixelfes.photometric",)),
     ("faces", ("pixelfes.faces",)),
     ("metrics", ("pixelfes.metrics",)),
     ("data", ("pixelfes.data",)),
     ("pretrained", ("pixelfes.pretrained",)),
-    ("training", ("pixelfes.training", "pixelfes.editing")),
+    ("training", ("pixelfes.training", "pixelfes.kernel_selection", "pixelfes.editing")),
     ("pipelines", ("pixelfes.video", "pixelfes.batch", "pixelfes.cluster")),  # cluster: planned
     ("evaluation", ("pixelfes.evaluation", "pixelfes.baselines")),  # baselines: planned GANs
     ("interfaces", ("pixelfes.cli", "pixelfes.app", "pixelfes.__main__")),

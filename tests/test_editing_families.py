@@ -63,7 +63,7 @@ def test_saved_lookup_table_through_apply(tmp_path):
     X, T = brighten_pairs()
     PixelRidge(alpha=0.01).fit(X, T).to_lookup_table().save(tmp_path / "table.npz")
     out = tmp_path / "out.png"
-    args = ["apply", str(PORTRAIT), "--model", str(tmp_path / "table.npz"), "-o", str(out)]
+    args = ["edit", str(PORTRAIT), "--model", str(tmp_path / "table.npz"), "-o", str(out)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert read_image(out).shape == read_image(PORTRAIT).shape
@@ -80,7 +80,7 @@ def test_saved_lookup_table_edits_a_video(tmp_path):
     for _ in range(3):
         writer.write(frame)
     writer.release()
-    args = ["apply", str(source), "--model", str(tmp_path / "table.npz")]
+    args = ["edit", str(source), "--model", str(tmp_path / "table.npz")]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     edited = list(tmp_path.glob("clip_*.mp4"))

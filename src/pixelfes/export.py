@@ -250,8 +250,8 @@ def _kernel_ridge(graph: _Graph, model: PixelKernelRidge, name: str, uint8: bool
     n_samples = model.dual_coef_.shape[1]
     table_channels = 1 if model.channels == "shared" else channels
     shape = (height, width, table_channels, n_samples)
-    inputs = graph.const(model.train_inputs_.reshape(shape), "train_inputs")
-    dual = graph.const(model.dual_coef_.reshape(shape), "dual_coef")
+    inputs = graph.const(model.train_inputs_.reshape(shape).astype(np.float32), "train_inputs")
+    dual = graph.const(model.dual_coef_.reshape(shape).astype(np.float32), "dual_coef")
     x = graph.op("Unsqueeze", [name, graph.const(np.array([4], np.int64), "sample_axis")])
     diff = graph.op("Sub", [x, inputs])  # (N, H, W, C, M)
     square = graph.op("Mul", [diff, diff])

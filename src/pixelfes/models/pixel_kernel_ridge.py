@@ -177,6 +177,7 @@ class PixelKernelRidge(BaseImageModel):
         shared = self.channels == "shared"
         if X4.dtype == np.uint8:
             self.level_counts_, self.level_sums_ = level_statistics(X4, T4, shared)
+            self.image_shape_ = tuple(int(d) for d in X4.shape[1:])  # type: ignore[assignment]
             self._solve()
             return
         dtype = compute_dtype(X4)
@@ -273,6 +274,13 @@ class PixelKernelRidge(BaseImageModel):
         ).copy()
         self.solver_ = "levels"
         self._values = values.astype(np.float32)  # exact table, before beta's rounding
+        self._compile()
+
+    def _compile(self) -> None:
+        """The 256-entry table per location that uint8 queries of a grouped fit read."""
+        from pixelfes.models.lookup_table import tabulate
+
+        self._lookup = tabulate(self)
 
     def _ensure_solved(self) -> None:
         self._check_fitted()
@@ -293,8 +301,6 @@ class PixelKernelRidge(BaseImageModel):
         self._ensure_solved()
         shared = self.channels == "shared"
         if X4.dtype == np.uint8 and self.solver_ == "levels":
-            if "_lookup" not in self.__dict__:
-                self._lookup = self.to_lookup_table()
             return self._lookup._predict(X4)
         ys = self._evaluate(per_location(to_unit(X4, compute_dtype(X4)), shared))
         return from_locations(ys, X4.shape, shared)
@@ -372,5 +378,6 @@ class PixelKernelRidge(BaseImageModel):
             if n_samples != N_LEVELS or not np.allclose(self.train_inputs_, levels, atol=1e-3):
                 raise InvalidInputError("train_inputs_ of a grouped fit must be the 256 levels")
             self.train_inputs_ = levels.copy()  # exact again after float16 storage
+            self._compile()
         elif shared and n_samples % channels:
             raise InvalidInputError("dual_coef_ sample count is not a multiple of the channels")
