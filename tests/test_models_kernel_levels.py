@@ -115,6 +115,9 @@ def test_streaming_errors(tmp_path):
         model.partial_fit(X[:, :2], T[:, :2])
     with pytest.raises(ValueError, match="dense solver"):
         PixelKernelRidge().fit(X / 255.0, T).partial_fit(X, T)
+    refitted = PixelKernelRidge().fit(X, T).fit(X / 255.0, T)  # a refit forgets the statistics
+    with pytest.raises(ValueError, match="dense solver"):
+        refitted.partial_fit(X, T)
     with pytest.raises(ValueError, match="channels"):
         model.merge(PixelKernelRidge(channels="independent").fit(X, T))
     model.save(tmp_path / "m.npz")  # solves the pending statistics first

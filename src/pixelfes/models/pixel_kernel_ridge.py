@@ -174,6 +174,8 @@ class PixelKernelRidge(BaseImageModel):
 
     def _fit(self, X4: np.ndarray, T4: np.ndarray) -> None:
         self._drop_fitted()
+        for name in ("level_counts_", "level_sums_"):  # a refit starts from nothing
+            self.__dict__.pop(name, None)
         shared = self.channels == "shared"
         if X4.dtype == np.uint8:
             self.level_counts_, self.level_sums_ = level_statistics(X4, T4, shared)
