@@ -43,12 +43,16 @@ ROWS: list[list[str]] = []
 
 
 def best_time(fn: Callable[[], object], repeat: int) -> float:
-    """Fastest of ``repeat`` runs (seconds)."""
+    """Fastest of ``repeat`` runs (seconds of this process's CPU time).
+
+    CPU time, not wall time: on a shared machine other jobs then inflate it far less
+    (everything here runs on one thread, so at idle the two are equal).
+    """
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 
@@ -147,14 +151,14 @@ def bench_kernel_scaling(rng: np.random.Generator, sizes: list[int], dense_rows:
     for n in sizes:
         X = rng.integers(0, 256, (n, 128, 128), dtype=np.uint8)
         T = rng.integers(0, 256, (n, 128, 128), dtype=np.uint8)
-        start = time.perf_counter()
+        repeat = 5 if n <= 1600 else 3
+        stats = best_time(
+            lambda X=X, T=T: level_statistics(X[..., None], T[..., None], True), repeat
+        )
         counts, sums = level_statistics(X[..., None], T[..., None], shared=True)
-        stats = time.perf_counter() - start
-        start = time.perf_counter()
-        level_values(counts, sums, SIGMA, (ALPHA,))
-        solve = time.perf_counter() - start
+        solve = best_time(lambda c=counts, s=sums: level_values(c, s, SIGMA, (ALPHA,)), repeat)
         model = PixelKernelRidge(alpha=ALPHA, sigma=SIGMA)
-        fits[n] = best_time(lambda model=model, X=X, T=T: model.fit(X, T), 2)
+        fits[n] = best_time(lambda model=model, X=X, T=T: model.fit(X, T), repeat)
         reference = fits.get(400)
         row(
             f"gray PixelKernelRidge grouped fit, N={n} (statistics {stats * 1e3:.0f} ms, "
@@ -183,9 +187,9 @@ def bench_dense_against_grouped(X: np.ndarray, T: np.ndarray, grouped: float, ro
     """The dense N x N solver (float inputs) on the same pairs: the whole image, or a strip."""
     strip = slice(0, rows)
     X_float = X[:, strip] / np.float32(255)
-    start = time.perf_counter()
+    start = time.process_time()
     PixelKernelRidge(alpha=ALPHA, sigma=SIGMA).fit(X_float, T[:, strip])
-    dense = (time.perf_counter() - start) * 128 / X_float.shape[1]
+    dense = (time.process_time() - start) * 128 / X_float.shape[1]
     scaled = f", rows 0-{rows} x {128 / rows:g}" if rows < 128 else ""
     row(
         f"gray PixelKernelRidge dense fit, N={len(X)}{scaled}",

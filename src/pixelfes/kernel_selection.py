@@ -22,7 +22,7 @@ from pixelfes.models.pixel_kernel_ridge import from_locations, per_location
 
 #: sigma (on the [0, 1] scale) and lambda searched by default.
 KERNEL_GRID: dict[str, tuple[float, ...]] = {
-    "alpha": (0.01, 0.04, 0.1, 0.4, 1.0, 4.0),
+    "alpha": (0.001, 0.003, 0.01, 0.04, 0.4, 4.0),
     "sigma": (0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 10.0),
 }
 
