@@ -371,6 +371,8 @@ class PixelKernelRidge(BaseImageModel):
         n_samples = self.dual_coef_.shape[1] if self.dual_coef_.ndim == 2 else -1
         expect_shape(self.dual_coef_, (n_functions, n_samples), "dual_coef_")
         expect_shape(self.train_inputs_, (n_functions, n_samples), "train_inputs_")
+        if "solver_" not in self.__dict__:
+            return  # the loader's first pass: shapes only, on stand-ins of the arrays
         if self.solver_ is None:
             self.solver_ = "dense"  # files written before the grouped solver
         if self.solver_ not in ("levels", "dense"):
