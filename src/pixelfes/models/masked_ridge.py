@@ -6,6 +6,7 @@ import numpy as np
 
 from pixelfes.colour import to_unit
 from pixelfes.exceptions import InvalidInputError
+from pixelfes.models._additive import AdditiveFit, Statistics
 from pixelfes.models._registry import register
 from pixelfes.models._validation import check_positive, compute_dtype
 from pixelfes.models.base import BaseImageModel, expect_shape
@@ -32,7 +33,7 @@ def valid_mask(height: int, width: int, radius: int) -> np.ndarray:
 
 
 @register("mr")
-class MaskedRidge(BaseImageModel):
+class MaskedRidge(AdditiveFit, BaseImageModel):
     """Masked ridge regression (MR; Khan et al., IJCV 2020), the paper's baseline.
 
     Output pixel p of channel c is ``y = sum_j w_pj x_j + b_p`` over the input pixels j
@@ -56,9 +57,15 @@ class MaskedRidge(BaseImageModel):
         for neighbours outside the image.
     intercept_ : ndarray of shape (H, W, C), same dtype as coef_
     image_shape_ : tuple (H, W, C)
+    statistics_ : dict
+        The sums the fit solves: ``n_pairs``, per pixel and channel ``gram`` = A^T A
+        (H, W, C, m + 1, m + 1) and ``rhs`` = A^T t (H, W, C, m + 1), float64 (about
+        100 H W C values for radius 1). Not saved in files.
 
     Notes
     -----
+    The fit needs only these sums, so ``partial_fit`` adds chunks of pairs and
+    ``merge`` adds two models' sums; either equals one fit on all the pairs.
     ``n_parameters`` counts in-image weights plus biases: 145,924 + 16,384 = 162,308
     for radius 1 on one 128x128 channel (Table I's MR entry). N = 1 is allowed.
 
@@ -82,29 +89,54 @@ class MaskedRidge(BaseImageModel):
         if self.radius < 0:
             raise InvalidInputError(f"radius must be an integer >= 0; got {self.radius!r}")
 
-    def _fit(self, X4: np.ndarray, T4: np.ndarray) -> None:
+    def _empty_statistics(self, image_shape: tuple[int, ...]) -> Statistics:
+        height, width, channels = image_shape
+        size = (2 * int(self.radius) + 1) ** 2 + 1  # neighbours and the bias
+        return {
+            "n_pairs": 0.0,
+            "gram": np.zeros((height, width, channels, size, size)),
+            "rhs": np.zeros((height, width, channels, size)),
+        }
+
+    def _accumulate(self, statistics: Statistics, X4: np.ndarray, T4: np.ndarray) -> None:
+        # Per pixel, A^T A and A^T t with A = [neighbourhood values, 1] (upper triangle
+        # computed, mirrored).
         _, height, width, channels = X4.shape
         r = int(self.radius)
         m = (2 * r + 1) ** 2
-        dtype = compute_dtype(X4)
-        coef = np.zeros((height, width, channels, m), dtype=dtype)
-        intercept = np.zeros((height, width, channels), dtype=dtype)
+        gram, rhs = statistics["gram"], statistics["rhs"]
         for c in range(channels):
             x = to_unit(X4[..., c], np.float64)
             t = to_unit(T4[..., c], np.float64)
             views = shifted_views(np.pad(x, ((0, 0), (r, r), (r, r))), r, height, width)
-            gram = np.empty((height, width, m + 1, m + 1))
-            rhs = np.empty((height, width, m + 1))
             for i, vi in enumerate(views):
                 for j in range(i, m):
-                    gram[:, :, i, j] = gram[:, :, j, i] = np.einsum("nhw,nhw->hw", vi, views[j])
-                gram[:, :, i, m] = gram[:, :, m, i] = vi.sum(axis=0)
-                rhs[:, :, i] = np.einsum("nhw,nhw->hw", vi, t)
-            gram[:, :, m, m] = x.shape[0]
-            rhs[:, :, m] = t.sum(axis=0)
-            gram[:, :, np.arange(m + 1), np.arange(m + 1)] += float(self.alpha)
-            solution = np.linalg.solve(gram, rhs[..., None])[..., 0]
-            coef[:, :, c] = solution[..., :m] * valid_mask(height, width, r)
+                    product = np.einsum("nhw,nhw->hw", vi, views[j])
+                    gram[:, :, c, i, j] += product
+                    if j != i:
+                        gram[:, :, c, j, i] += product
+                total = vi.sum(axis=0)
+                gram[:, :, c, i, m] += total
+                gram[:, :, c, m, i] += total
+                rhs[:, :, c, i] += np.einsum("nhw,nhw->hw", vi, t)
+            gram[:, :, c, m, m] += x.shape[0]
+            rhs[:, :, c, m] += t.sum(axis=0)
+        statistics["n_pairs"] += X4.shape[0]
+
+    def _solve(self, statistics: Statistics) -> None:
+        height, width, channels = self.image_shape_
+        r = int(self.radius)
+        m = (2 * r + 1) ** 2
+        inside = valid_mask(height, width, r)
+        dtype = self._fitted_dtype(statistics)
+        coef = np.zeros((height, width, channels, m), dtype=dtype)
+        intercept = np.zeros((height, width, channels), dtype=dtype)
+        diagonal = np.arange(m + 1)
+        for c in range(channels):
+            system = statistics["gram"][:, :, c].copy()
+            system[:, :, diagonal, diagonal] += float(self.alpha)
+            solution = np.linalg.solve(system, statistics["rhs"][:, :, c, :, None])[..., 0]
+            coef[:, :, c] = solution[..., :m] * inside
             intercept[:, :, c] = solution[..., m]
         self.coef_ = coef
         self.intercept_ = intercept

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pixelfes.colour import to_unit
+from pixelfes.models._additive import AdditiveFit, Statistics
 from pixelfes.models._registry import register
 from pixelfes.models._validation import check_choice, check_positive, compute_dtype
 from pixelfes.models.base import BaseImageModel, expect_shape
@@ -15,13 +16,13 @@ if TYPE_CHECKING:
     from pixelfes.models.lookup_table import PixelLookupTable
 
 CHANNEL_MODES = ("shared", "independent")
-_CHUNK = 16  # images converted at a time while accumulating the sums (cache-sized)
+_BLOCK = 16  # images converted at a time while accumulating the sums (cache-sized)
 
 
-def pixel_moments(X4: np.ndarray, T4: np.ndarray, shared: bool) -> tuple[np.ndarray, ...]:
-    """Per-location sums (n, sum x, sum x^2, sum t, sum t x) in float64, on [0, 1].
+def pixel_moments(X4: np.ndarray, T4: np.ndarray, shared: bool) -> np.ndarray:
+    """Per-location sums (sum x, sum x^2, sum t, sum t x) in float64, on [0, 1].
 
-    uint8 data are summed as integer-valued float32 chunks (exact: a chunk's sums stay
+    uint8 data are summed as integer-valued float32 blocks (exact: a block's sums stay
     below 2^24) and scaled by 1/255 at the end; float data are summed in float64.
 
     Parameters
@@ -33,20 +34,20 @@ def pixel_moments(X4: np.ndarray, T4: np.ndarray, shared: bool) -> tuple[np.ndar
 
     Returns
     -------
-    tuple
-        ``n`` (float count) and ``sx, sxx, st, stx`` of shape (H, W, C) or (H, W, 1).
+    ndarray of shape (4, H, W, C) or (4, H, W, 1)
+        ``sx, sxx, st, stx`` stacked.
     """
     exact = X4.dtype == np.uint8 and T4.dtype == np.uint8
 
-    def convert(chunk: np.ndarray) -> np.ndarray:
-        return chunk.astype(np.float32) if exact else to_unit(chunk, np.float64)
+    def convert(block: np.ndarray) -> np.ndarray:
+        return block.astype(np.float32) if exact else to_unit(block, np.float64)
 
     n_images = X4.shape[0]
     flat_x, flat_t = X4.reshape(n_images, -1), T4.reshape(n_images, -1)
     sums = np.zeros((4, flat_x.shape[1]))  # sx, sxx, st, stx
-    for start in range(0, n_images, _CHUNK):
-        x = convert(flat_x[start : start + _CHUNK])
-        t = convert(flat_t[start : start + _CHUNK])
+    for start in range(0, n_images, _BLOCK):
+        x = convert(flat_x[start : start + _BLOCK])
+        t = convert(flat_t[start : start + _BLOCK])
         sums[0] += x.sum(axis=0)
         sums[2] += t.sum(axis=0)
         t *= x
@@ -56,15 +57,11 @@ def pixel_moments(X4: np.ndarray, T4: np.ndarray, shared: bool) -> tuple[np.ndar
     if exact:
         sums *= np.array([1 / 255, 1 / 255**2, 1 / 255, 1 / 255**2])[:, None]
     sums = sums.reshape(4, *X4.shape[1:])
-    n = float(n_images)
-    if shared:
-        n *= X4.shape[3]
-        sums = sums.sum(axis=-1, keepdims=True)
-    return (n, *sums)
+    return sums.sum(axis=-1, keepdims=True) if shared else sums
 
 
 @register("pixel-rr")
-class PixelRidge(BaseImageModel):
+class PixelRidge(AdditiveFit, BaseImageModel):
     """Pixel-based ridge regression (Pixel-RR): ``y_p = w_p x_p + b_p`` at every pixel.
 
     Each output pixel is predicted from the single input pixel at the same location.
@@ -89,9 +86,14 @@ class PixelRidge(BaseImageModel):
         Per-pixel biases b_p.
     image_shape_ : tuple (H, W, C)
         Shape of one training image (C = 1 for grayscale).
+    statistics_ : dict
+        The sums the fit solves: ``n_pairs`` and ``moments`` (sum x, sum x^2, sum t,
+        sum t x per location, float64, shape (4,) + coef_.shape). Not saved in files.
 
     Notes
     -----
+    The fit needs only these sums, so ``partial_fit`` adds chunks of pairs and
+    ``merge`` adds two models' sums; either equals one fit on all the pairs.
     Intensities are on the [0, 1] scale (uint8 divided by 255). N = 1 is allowed:
     the penalty makes every system solvable, and the fit shrinks towards zero.
 
@@ -112,13 +114,23 @@ class PixelRidge(BaseImageModel):
         check_positive(self.alpha, "alpha")
         check_choice(self.channels, "channels", CHANNEL_MODES)
 
-    def _fit(self, X4: np.ndarray, T4: np.ndarray) -> None:
+    def _empty_statistics(self, image_shape: tuple[int, ...]) -> Statistics:
+        height, width, channels = image_shape
+        width_c = 1 if self.channels == "shared" else channels
+        return {"n_pairs": 0.0, "moments": np.zeros((4, height, width, width_c))}
+
+    def _accumulate(self, statistics: Statistics, X4: np.ndarray, T4: np.ndarray) -> None:
+        statistics["n_pairs"] += X4.shape[0]
+        statistics["moments"] += pixel_moments(X4, T4, self.channels == "shared")
+
+    def _solve(self, statistics: Statistics) -> None:
         lam = float(self.alpha)
-        n, sx, sxx, st, stx = pixel_moments(X4, T4, self.channels == "shared")
+        sx, sxx, st, stx = statistics["moments"]
+        n = statistics["n_pairs"] * (self.image_shape_[2] if self.channels == "shared" else 1)
         # Eq. 6: [[sxx + lam, sx], [sx, n + lam]] [w, b]^T = [stx, st]^T, by Cramer's rule.
         a, d = sxx + lam, n + lam
         det = a * d - sx * sx
-        dtype = compute_dtype(X4)
+        dtype = self._fitted_dtype(statistics)
         self.coef_ = ((d * stx - sx * st) / det).astype(dtype)
         self.intercept_ = ((a * st - sx * stx) / det).astype(dtype)
 
