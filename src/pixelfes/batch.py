@@ -48,6 +48,10 @@ class Summary:
         return 1 if self.failed else 0
 
 
+#: Runs jobs somewhere else: ``backend(jobs, work)`` yields ``(job, error or None)``.
+Backend = Callable[[list[Job], Callable[[Job], None]], Iterator[tuple[Job, str | None]]]
+
+
 def plan_jobs(
     inputs: Iterable[str | Path],
     output: str | Path | None,
@@ -138,15 +142,19 @@ def run_jobs(
     *,
     n_jobs: int = 1,
     progress: Callable[[Iterable[tuple[Job, str | None]], int], Iterator] | None = None,
+    backend: Backend | None = None,
 ) -> Summary:
     """Run ``work`` on every job, in worker processes when ``n_jobs > 1``.
 
     A failing job is recorded with its reason and the batch goes on, whatever it raised
     (a worker that dies is recorded as such). ``work`` must be a picklable top-level
     function when ``n_jobs > 1``. On an interruption the workers are terminated.
+    ``backend(jobs, work)``, when given, runs the jobs elsewhere (e.g.
+    :func:`pixelfes.cluster.map_jobs` on a Dask cluster) and yields ``(job, error or
+    None)`` in job order.
     """
     summary = Summary()
-    results = _results(jobs, work, n_jobs)
+    results = backend(jobs, work) if backend is not None else _results(jobs, work, n_jobs)
     if progress is not None:
         results = progress(results, len(jobs))
     for job, error in results:

@@ -47,6 +47,25 @@ def pooled_statistics(crops: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, 
     return values.mean(axis=0), np.maximum(values.std(axis=0), _MIN_STD)
 
 
+def masked_sums(crops: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Count, sum and sum of squares per channel inside the face mask, shape (3, C), float64.
+
+    Additive over sets of faces: :func:`statistics_from_sums` of the summed arrays gives
+    :func:`pooled_statistics` of all the faces together (for training in chunks).
+    """
+    values = _masked_values(crops, mask).reshape(-1, np.shape(crops)[-1]).astype(np.float64)
+    count = np.full(values.shape[1], float(values.shape[0]))
+    return np.stack([count, values.sum(axis=0), np.square(values).sum(axis=0)])
+
+
+def statistics_from_sums(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation per channel from summed :func:`masked_sums`, (C,) each."""
+    count, total, squares = sums
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
+    return mean.astype(np.float32), np.maximum(std, _MIN_STD).astype(np.float32)
+
+
 def match_to(
     crops: np.ndarray, mean: np.ndarray, std: np.ndarray, mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

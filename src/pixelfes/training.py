@@ -221,18 +221,23 @@ def _check_pairs(X: np.ndarray, T: np.ndarray, subjects: Iterable[str]) -> None:
 
 def model_metadata(
     report: TrainReport,
-    X: np.ndarray,
+    X: np.ndarray | None,
     source: str,
     target: str,
     datasets: Sequence[str],
     seed: int,
+    *,
+    input_statistics: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The metadata saved with a trained model: its task, data, scores and colour statistics.
 
     ``input_mean``/``input_std`` are the training inputs' per-channel statistics inside the
-    face mask, used by :func:`pixelfes.editing.synthesize` to match new faces to them.
+    face mask (``input_statistics``, or computed from the crops ``X``), used by
+    :func:`pixelfes.editing.synthesize` to match new faces to them.
     """
-    mean, std = pooled_statistics(X, face_mask(X.shape[1]))
+    if input_statistics is None:
+        input_statistics = pooled_statistics(X, face_mask(X.shape[1]))
+    mean, std = input_statistics
     return {
         "source_expression": source,
         "target_expression": target,

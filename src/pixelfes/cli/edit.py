@@ -41,6 +41,11 @@ from pixelfes.exceptions import InvalidInputError
 @click.option("--in-place", is_flag=True, help="Overwrite the input files (off by default).")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")
 @face_options
+@click.option(
+    "--cluster",
+    metavar="local|tcp://HOST:8786",
+    help="Edit on a Dask cluster: 'local' or a scheduler address (see docs/cluster.md).",
+)
 def edit(
     inputs: tuple[Path, ...],
     to: str,
@@ -51,6 +56,7 @@ def edit(
     largest_only: bool,
     in_place: bool,
     overwrite: bool,
+    cluster: str | None,
     **choice: Any,
 ) -> None:
     """Edit the expression of every face in INPUTS (photos, folders or videos).
@@ -63,7 +69,7 @@ def edit(
     spec = model_spec or to
     options = edit_options(**choice)
     try:
-        load_model(spec)
+        model = load_model(spec)
         planned = plan_jobs(
             inputs,
             output,
@@ -84,10 +90,12 @@ def edit(
         overwrite=overwrite or in_place,
         **options,
     )
+    progress = _progress if len(planned) > 1 else None
     with interrupt_on_sigterm():  # unwind, removing temporary files and workers
-        summary = run_jobs(
-            planned, work, n_jobs=jobs, progress=_progress if len(planned) > 1 else None
-        )
+        if cluster is None:
+            summary = run_jobs(planned, work, n_jobs=jobs, progress=progress)
+        else:
+            summary = _run_on_cluster(cluster, planned, partial(work, model=model), progress)
     _report(summary)
     sys.exit(summary.exit_code)
 
@@ -99,6 +107,7 @@ def edit_job(
     intensity: float,
     largest_only: bool,
     overwrite: bool = True,
+    model: Any = None,
     **options: Any,
 ) -> None:
     """Edit one photo or video file and write the result atomically.
@@ -106,8 +115,10 @@ def edit_job(
     The output keeps the input's EXIF (orientation reset) and ICC profile; an in-place
     edit (target is the input, or the file its link points to) keeps its mode too.
     ``options`` are :func:`pixelfes.editing.edit_image`'s face choice and region doses.
+    ``model``, when given, is used instead of loading ``model_spec`` (a cluster worker
+    receives it once with the work).
     """
-    model = load_model(model_spec)
+    model = model if model is not None else load_model(model_spec)
     job.target.parent.mkdir(parents=True, exist_ok=True)
     in_place = job.target.exists() and job.target.samefile(job.source)
     like = job.target if in_place else None
@@ -165,6 +176,16 @@ def _check_writable(job: Job) -> None:
             raise ValueError(f"cannot write video {job.target}: use one of {allowed}")
         return
     image_format(job.target)
+
+
+def _run_on_cluster(cluster: str, planned: list[Job], work: partial, progress: Any) -> Summary:
+    from pixelfes.cluster import connect, map_jobs
+
+    try:
+        with connect(cluster) as client:
+            return run_jobs(planned, work, progress=progress, backend=partial(map_jobs, client))
+    except (ValueError, ImportError, OSError) as error:
+        raise click.UsageError(str(error)) from error
 
 
 def _progress(results: Iterable, total: int) -> Iterator:

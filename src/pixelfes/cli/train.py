@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
@@ -10,7 +11,8 @@ from tqdm import tqdm
 from pixelfes.cli._deprecation import warn_renamed
 from pixelfes.colour import to_gray
 from pixelfes.expressions import EXPRESSIONS
-from pixelfes.training import MODEL_FAMILIES, cv_steps, model_metadata, train
+from pixelfes.streaming import CHUNK_PAIRS, streams, train_streaming
+from pixelfes.training import MODEL_FAMILIES, TrainReport, cv_steps, model_metadata, train
 
 
 @click.command("train")
@@ -52,6 +54,19 @@ from pixelfes.training import MODEL_FAMILIES, cv_steps, model_metadata, train
 @click.option("--float16", is_flag=True, help="Store parameters as float16 (half the size).")
 @click.option("--data-root", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
+@click.option(
+    "--chunk",
+    "chunk_pairs",
+    type=click.IntRange(1),
+    default=CHUNK_PAIRS,
+    show_default=True,
+    help="Pairs aligned and summed at a time (pixel-rr, mr: memory does not grow with N).",
+)
+@click.option(
+    "--cluster",
+    metavar="local|tcp://HOST:8786",
+    help="Align and sum on a Dask cluster: 'local' or a scheduler address (docs/cluster.md).",
+)
 def train_command(
     datasets: tuple[str, ...],
     source: str,
@@ -67,9 +82,15 @@ def train_command(
     float16: bool,
     data_root: Path | None,
     seed: int,
+    chunk_pairs: int,
+    cluster: str | None,
 ) -> None:
-    """Train a model that turns SOURCE faces into TARGET faces and save it to OUTPUT."""
-    from pixelfes.data import find_pairs, load_pairs
+    """Train a model that turns SOURCE faces into TARGET faces and save it to OUTPUT.
+
+    Pixel-RR and MR stream the pairs through the crop cache in chunks (bounded memory;
+    on a Dask cluster with --cluster); --cv and the other families load every pair.
+    """
+    from pixelfes.data import find_pairs
     from pixelfes.exceptions import DatasetError
 
     if old_family is not None:
@@ -78,25 +99,27 @@ def train_command(
     params = {name: v for name, v in (("alpha", alpha), ("sigma", sigma)) if v is not None}
     if "sigma" in params and family != "pixel-kr":
         raise click.UsageError("--sigma applies only to --family pixel-kr")
+    stream = streams(family) and not cv
+    if cluster is not None and not stream:
+        raise click.UsageError("--cluster trains pixel-rr or mr without --cv")
     try:
         pairs = find_pairs(list(datasets), source=source, target=target, root=data_root)
     except DatasetError as error:
         raise click.UsageError(str(error)) from error
     click.echo(f"aligning {len(pairs)} {source}->{target} pairs at {size}x{size}", err=True)
-    aligned = load_pairs(pairs, size=size, progress=True)
-    for skipped in aligned.skipped:
-        click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
-    X, T = aligned.X, aligned.T
-    if gray:
-        X, T = to_gray(X), to_gray(T)
-    with tqdm(total=cv_steps(family) if cv else 0, unit="fit", disable=not cv) as bar:
-        try:
-            report = train(
-                family, X, T, aligned.subjects, params=params, cv=cv, seed=seed, on_step=bar.update
-            )
-        except ValueError as error:
-            raise click.ClickException(str(error)) from error
-    metadata = model_metadata(report, X, source, target, datasets, seed)
+    options = {"params": params, "size": size, "gray": gray, "seed": seed}
+    try:
+        if stream:
+            report, statistics = _train_streaming(family, pairs, options, chunk_pairs, cluster)
+        else:
+            report, statistics = _train_in_memory(family, pairs, options, cv)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    except (ImportError, OSError) as error:
+        raise click.UsageError(str(error)) from error
+    metadata = model_metadata(
+        report, None, source, target, datasets, seed, input_statistics=statistics
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     report.model.save(output, metadata=metadata, dtype="float16" if float16 else "float32")
     params_text = ", ".join(f"{k}={v:g}" for k, v in report.params.items())
@@ -106,3 +129,56 @@ def train_command(
         f"held-out PSNR {report.heldout_psnr:.2f} dB on {report.n_heldout_subjects} subjects "
         f"(identity {report.heldout_identity_psnr:.2f} dB)\nwrote {output}"
     )
+
+
+#: Per-channel mean and standard deviation of the training inputs inside the face mask.
+Statistics = tuple[np.ndarray, np.ndarray]
+
+
+def _train_streaming(
+    family: str, pairs: list, options: dict[str, Any], chunk_pairs: int, cluster: str | None
+) -> tuple[TrainReport, Statistics]:
+    with tqdm(total=len(pairs), unit="pair", disable=cluster is not None) as bar:
+        result = train_streaming(
+            family,
+            pairs,
+            params=options["params"],
+            size=options["size"],
+            gray=options["gray"],
+            seed=options["seed"],
+            chunk_pairs=chunk_pairs,
+            cluster=cluster,
+            on_chunk=bar.update,
+        )
+    _echo_skipped(result.skipped)
+    return result.report, (result.input_mean, result.input_std)
+
+
+def _train_in_memory(
+    family: str, pairs: list, options: dict[str, Any], cv: bool
+) -> tuple[TrainReport, Statistics]:
+    from pixelfes.data import load_pairs
+    from pixelfes.photometric import pooled_statistics
+
+    aligned = load_pairs(pairs, size=options["size"], progress=True)
+    _echo_skipped(aligned.skipped)
+    X, T = aligned.X, aligned.T
+    if options["gray"]:
+        X, T = to_gray(X), to_gray(T)
+    with tqdm(total=cv_steps(family) if cv else 0, unit="fit", disable=not cv) as bar:
+        report = train(
+            family,
+            X,
+            T,
+            aligned.subjects,
+            params=options["params"],
+            cv=cv,
+            seed=options["seed"],
+            on_step=bar.update,
+        )
+    return report, pooled_statistics(X)
+
+
+def _echo_skipped(skipped: list) -> None:
+    for item in skipped:
+        click.echo(f"skipped {item.path}: {item.reason}", err=True)
