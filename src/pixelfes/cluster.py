@@ -66,7 +66,7 @@ def connect(cluster: Any, *, n_workers: int | None = None) -> Iterator[Any]:
         workers = n_workers or os.cpu_count() or 1
         with (
             distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, dashboard_address=None
+                n_workers=workers, threads_per_worker=1, dashboard_address=":0"
             ) as local,
             distributed.Client(local) as client,
         ):
