@@ -24,7 +24,6 @@ import cloudpickle  # noqa: E402  (installed with distributed)
 from pixelfes.atomic import atomic_open  # noqa: E402
 from pixelfes.batch import Job, plan_jobs, run_jobs  # noqa: E402
 from pixelfes.cli import main  # noqa: E402
-from pixelfes.cli.apply import edit_job  # noqa: E402
 from pixelfes.cluster import connect, map_jobs  # noqa: E402
 from pixelfes.data import find_pairs  # noqa: E402
 from pixelfes.imageio import write_image  # noqa: E402
@@ -132,7 +131,7 @@ def test_cluster_apply_equals_the_local_run_file_for_file(client, album, tmp_pat
     local_code, local_out, local_files = run()
     code, out, files = run("--cluster", client.scheduler.address)
     assert (code, out) == (local_code, local_out) and code == 1
-    assert files.keys() == local_files.keys() == {"a/portrait.jpg", "b/portrait.jpg", "portrait.png"}
+    assert set(files) == set(local_files) == {"a/portrait.jpg", "b/portrait.jpg", "portrait.png"}
     assert files == local_files
     assert "3 of 5 edited, 2 failed" in out and "broken.jpg" in out and "no face found" in out
 
@@ -159,15 +158,14 @@ def _slow_write(job: Job, log: Path) -> None:
         handle.write(f"{job.target.name}\n")
 
 
-def _kill_the_worker_of_the_last_task(client, killed: list[int]) -> None:
-    """When one task is left running, SIGKILL the worker process that runs it."""
+def _kill_the_worker_of_the_slow_task(client, log: Path, killed: list[int]) -> None:
+    """Once every quick job is written, SIGKILL the worker process running the slow one."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        busy = {w: keys for w, keys in client.processing().items() if keys}
-        if len(busy) == 1 and sum(map(len, busy.values())) == 1:
-            time.sleep(0.5)  # let the other results be released
-            worker = next(iter(busy))
-            pid = client.run(os.getpid, workers=[worker])[worker]
+        if log.exists() and len(log.read_text().splitlines()) == 8:
+            time.sleep(0.5)  # the slow task runs for 4 s
+            busy = [worker for worker, keys in client.processing().items() if keys]
+            pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
             return
@@ -184,7 +182,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_writes_nothing_twice(tmp_path
     log = tmp_path / "writes.log"
     killed: list[int] = []
     with new_cluster() as cluster, distributed.Client(cluster) as client:
-        killer = threading.Thread(target=_kill_the_worker_of_the_last_task, args=(client, killed))
+        killer = threading.Thread(
+            target=_kill_the_worker_of_the_slow_task, args=(client, log, killed)
+        )
         killer.start()
         summary = run_jobs(jobs, partial(_slow_write, log=log), backend=partial(map_jobs, client))
         killer.join()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -104,16 +105,23 @@ def map_jobs(
 ) -> Iterator[tuple[Job, str | None]]:
     """Run ``work`` on every job on the workers; yield ``(job, error or None)`` in order.
 
-    ``work`` (with the model it carries) is sent to each worker once; each job is then one
-    task with the same failure containment as a local run. A job whose worker dies is
-    retried by the scheduler; one that still cannot finish is reported as failed. Results
-    are released as soon as they arrive, so a finished job is not redone later.
+    ``work`` (with the model it carries) is one task that every job depends on, so each
+    worker fetches it once, and, unlike scattered data, the scheduler can recompute it if
+    every worker holding it dies. Each job is one task with the same failure containment
+    as a local run. A job whose worker dies is retried by the scheduler; one that still
+    cannot finish is reported as failed. Results are released as soon as they arrive, and
+    a job whose output this run already wrote (Dask runs a task again when a worker dies
+    around its end) is not written again: outputs newer than the start of the run are
+    kept, which assumes the clocks of the machines and the file server agree (NTP).
     """
     distributed = _distributed()
     if not jobs:
         return
-    shared_work = client.scatter(work, broadcast=True, hash=False)
-    futures = client.map(_attempt, [shared_work] * len(jobs), list(jobs), pure=False)
+    shared_work = client.submit(_itself, work, pure=False)
+    started_ns = time.time_ns()
+    futures = client.map(
+        _attempt_once, [shared_work] * len(jobs), list(jobs), started_ns=started_ns, pure=False
+    )
     position = {future.key: index for index, future in enumerate(futures)}
     done: dict[int, str | None] = {}
     next_index = 0
@@ -124,6 +132,20 @@ def map_jobs(
             yield jobs[next_index], done.pop(next_index)
             next_index += 1
     del futures
+
+
+def _attempt_once(work: Callable[[Job], None], job: Job, started_ns: int) -> str | None:
+    """:func:`pixelfes.batch._attempt`, unless this run already wrote the job's output."""
+    try:
+        if job.target.stat().st_mtime_ns >= started_ns:
+            return None
+    except OSError:
+        pass
+    return _attempt(work, job)
+
+
+def _itself(value: Any) -> Any:
+    return value
 
 
 def _outcome(future: Any) -> str | None:
