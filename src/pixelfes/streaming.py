@@ -32,6 +32,8 @@ from pixelfes.training import MODEL_FAMILIES, TrainReport, make_model
 
 #: Pairs aligned and added to the statistics at a time.
 CHUNK_PAIRS = 256
+#: Crops converted to float at a time inside a chunk (colour sums, scoring).
+_BLOCK = 32
 
 
 def streams(family: str) -> bool:
@@ -78,6 +80,7 @@ class Sums:
     fit_subjects: frozenset[str] = frozenset()
     heldout_subjects: frozenset[str] = frozenset()
     skipped: list[Skipped] = field(default_factory=list)
+    n_pairs: int = 0  # pairs in the statistics (both sides)
 
 
 def accumulate(pairs: Iterable[Pair], task: TrainTask) -> Sums:
@@ -86,14 +89,14 @@ def accumulate(pairs: Iterable[Pair], task: TrainTask) -> Sums:
     if not pairs:
         return Sums()
     X, T, kept, skipped = task.load(pairs)
-    sums = Sums(skipped=skipped)
+    sums = Sums(skipped=skipped, n_pairs=len(kept))
     if not kept:
         return sums
     held = np.array([pair.subject in task.heldout_subjects for pair in kept])
     for name, rows in (("fit", ~held), ("heldout", held)):
         if rows.any():
             setattr(sums, name, make_model(task.family, **task.params).fit(X[rows], T[rows]))
-    sums.colour = masked_sums(X)
+    sums.colour = sum(masked_sums(X[i : i + _BLOCK]) for i in range(0, len(X), _BLOCK))
     sums.fit_subjects = frozenset(p.subject for p, h in zip(kept, held, strict=True) if not h)
     sums.heldout_subjects = frozenset(p.subject for p, h in zip(kept, held, strict=True) if h)
     return sums
@@ -112,6 +115,7 @@ def combine(a: Sums, b: Sums) -> Sums:
         fit_subjects=a.fit_subjects | b.fit_subjects,
         heldout_subjects=a.heldout_subjects | b.heldout_subjects,
         skipped=a.skipped + b.skipped,
+        n_pairs=a.n_pairs + b.n_pairs,
     )
 
 
@@ -128,9 +132,11 @@ def score(pairs: Iterable[Pair], task: TrainTask, model: Any) -> np.ndarray:
     X, T, kept, _ = task.load(pairs)
     if not kept:
         return np.zeros(3)
-    model_psnr = batch_psnr(model.predict(X), T)
-    identity_psnr = batch_psnr(X, T)
-    return np.array([model_psnr.sum(), identity_psnr.sum(), len(kept)])
+    total = np.array([0.0, 0.0, len(kept)])
+    for i in range(0, len(X), _BLOCK):
+        x, t = X[i : i + _BLOCK], T[i : i + _BLOCK]
+        total[:2] += batch_psnr(model.predict(x), t).sum(), batch_psnr(x, t).sum()
+    return total
 
 
 def score_all(parts: Iterable[np.ndarray]) -> np.ndarray:
@@ -272,12 +278,11 @@ def _run_on_cluster(
 def _finish(family: str, sums: Sums, scores: np.ndarray, seconds: float) -> StreamedTraining:
     model = sums.fit.merge(sums.heldout)
     model_psnr, identity_psnr, n_scored = scores
-    n_pairs = model.n_pairs_seen_
     report = TrainReport(
         model=model,
         family=family,
         params={k: float(v) for k, v in model.get_params().items() if isinstance(v, int | float)},
-        n_pairs=n_pairs,
+        n_pairs=sums.n_pairs,
         n_subjects=len(sums.fit_subjects | sums.heldout_subjects),
         fit_seconds=seconds,
         heldout_psnr=float(model_psnr / n_scored),
