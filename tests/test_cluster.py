@@ -200,3 +200,43 @@ def test_a_worker_killed_mid_run_loses_nothing_and_writes_nothing_twice(tmp_path
 def test_connect_refuses_a_bad_cluster_spec() -> None:
     with pytest.raises(ValueError, match="tcp://HOST:8786"), connect("my-laptop"):
         pass
+
+
+def test_a_job_this_run_already_wrote_is_not_written_again(tmp_path) -> None:
+    from pixelfes.cluster import _attempt_once
+
+    job = Job(tmp_path / "in.png", tmp_path / "out.png")
+    calls: list[Job] = []
+    started = time.time_ns()
+    job.target.write_bytes(b"old")
+    os.utime(job.target, ns=(started - 10**9, started - 10**9))  # from an earlier run
+    assert _attempt_once(calls.append, job, started) is None and calls == [job]
+    job.target.write_bytes(b"new")  # written by this run: a retry skips it
+    assert _attempt_once(calls.append, job, started) is None and calls == [job]
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_cli_train_on_a_cluster_equals_local_train(client, shared_data, tmp_path) -> None:
+    """Real London pairs, aligned by the default aligner on the workers (cached crops)."""
+    import pixelfes
+
+    folder = tmp_path / "pairs"
+    for index, path in enumerate(sorted((shared_data / "london" / "neutral").glob("*_03.jpg"))):
+        if index == 12:
+            break
+        smile = shared_data / "london" / "smiling" / path.name.replace("_03", "_08")
+        for side, source in (("input", path), ("target", smile)):
+            (folder / side).mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, folder / side / f"person{index:02d}.jpg")
+    models = []
+    for extra in ([], ["--cluster", client.scheduler.address]):
+        out = tmp_path / f"model{len(extra)}.npz"
+        args = ["train", "--data", str(folder), "--model", "mr", "--size", "32", "-o", str(out)]
+        result = CliRunner().invoke(main, [*args, "--chunk", "5", *extra])
+        assert result.exit_code == 0, result.output
+        assert "pairs 12, subjects 12" in result.output
+        models.append(pixelfes.load(out))
+    local, remote = models
+    np.testing.assert_allclose(remote.coef_, local.coef_, rtol=0, atol=1e-6)
+    assert remote.metadata_ == local.metadata_

@@ -9,12 +9,13 @@ jobs are submitted as futures. Retries after a lost worker are Dask's. Needs the
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from pixelfes.batch import Job, _attempt
+from pixelfes.batch import Job, Summary, _attempt, run_jobs
 
 #: ``cluster="local"`` starts an in-process LocalCluster with one single-threaded worker
 #: process per CPU core.
@@ -132,6 +133,21 @@ def map_jobs(
             yield jobs[next_index], done.pop(next_index)
             next_index += 1
     del futures
+
+
+def run_jobs_on(
+    cluster: Any,
+    jobs: list[Job],
+    work: Callable[[Job], None],
+    *,
+    progress: Callable[[Iterable[tuple[Job, str | None]], int], Iterator] | None = None,
+) -> Summary:
+    """:func:`pixelfes.batch.run_jobs` with the jobs run on ``cluster`` (see :func:`connect`).
+
+    The summary is the one a local run gives: files written and failures, in job order.
+    """
+    with connect(cluster) as client:
+        return run_jobs(jobs, work, progress=progress, backend=functools.partial(map_jobs, client))
 
 
 def _attempt_once(work: Callable[[Job], None], job: Job, started_ns: int) -> str | None:

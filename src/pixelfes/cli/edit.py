@@ -179,11 +179,10 @@ def _check_writable(job: Job) -> None:
 
 
 def _run_on_cluster(cluster: str, planned: list[Job], work: partial, progress: Any) -> Summary:
-    from pixelfes.cluster import connect, map_jobs
+    from pixelfes.cluster import run_jobs_on
 
     try:
-        with connect(cluster) as client:
-            return run_jobs(planned, work, progress=progress, backend=partial(map_jobs, client))
+        return run_jobs_on(cluster, planned, work, progress=progress)
     except (ValueError, ImportError, OSError) as error:
         raise click.UsageError(str(error)) from error
 
