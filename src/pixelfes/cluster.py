@@ -132,7 +132,6 @@ def map_jobs(
         while next_index in done:
             yield jobs[next_index], done.pop(next_index)
             next_index += 1
-    del futures
 
 
 def run_jobs_on(

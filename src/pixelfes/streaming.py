@@ -42,7 +42,7 @@ def streams(family: str) -> bool:
 
 
 def gray_crops(crops: np.ndarray) -> np.ndarray:
-    """(N, S, S, 3) uint8 crops to (N, S, S, 1) uint8 luma-free channel means."""
+    """(N, S, S, 3) uint8 crops to (N, S, S, 1) uint8: the mean of the channels (--gray)."""
     return np.round(crops.mean(axis=-1, keepdims=True)).astype(np.uint8)
 
 
