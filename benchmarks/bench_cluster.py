@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from pixelfes.batch import plan_jobs, run_jobs
-from pixelfes.cli.apply import edit_job
+from pixelfes.cli.edit import edit_job
 from pixelfes.cluster import connect, map_jobs
 from pixelfes.imageio import read_image, write_image
 

@@ -45,7 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("data", ("pixelfes.data",)),
     ("pretrained", ("pixelfes.pretrained",)),
     ("training", ("pixelfes.training", "pixelfes.kernel_selection", "pixelfes.editing")),
-    ("pipelines", ("pixelfes.video", "pixelfes.batch", "pixelfes.cluster")),  # cluster: planned
+    ("pipelines", ("pixelfes.video", "pixelfes.batch", "pixelfes.cluster", "pixelfes.streaming")),
     ("evaluation", ("pixelfes.evaluation", "pixelfes.baselines")),  # baselines: planned GANs
     ("interfaces", ("pixelfes.cli", "pixelfes.app", "pixelfes.__main__")),
 )

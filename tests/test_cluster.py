@@ -120,10 +120,10 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def test_cluster_apply_equals_the_local_run_file_for_file(client, album, tmp_path) -> None:
+def test_cluster_edit_equals_the_local_run_file_for_file(client, album, tmp_path) -> None:
     def run(*extra: object) -> tuple[int, str, dict[str, bytes]]:
         out = tmp_path / f"out{len(extra)}"
-        args = ["apply", str(album), "--to", "sad", "-o", str(out), *map(str, extra)]
+        args = ["edit", str(album), "--to", "sad", "-o", str(out), *map(str, extra)]
         result = CliRunner().invoke(main, args, catch_exceptions=False)
         report = re.findall(r"wrote \S+|failed [^\n]+|\d+ of \d+ edited, \d+ failed", result.output)
         return result.exit_code, "\n".join(report).replace(str(out), "OUT"), _files(out)
@@ -232,11 +232,11 @@ def test_cli_train_on_a_cluster_equals_local_train(client, shared_data, tmp_path
     models = []
     for extra in ([], ["--cluster", client.scheduler.address]):
         out = tmp_path / f"model{len(extra)}.npz"
-        args = ["train", "--data", str(folder), "--model", "mr", "--size", "32", "-o", str(out)]
+        args = ["train", "--data", str(folder), "--family", "mr", "--size", "32", "-o", str(out)]
         result = CliRunner().invoke(main, [*args, "--chunk", "5", *extra])
         assert result.exit_code == 0, result.output
         assert "pairs 12, subjects 12" in result.output
-        models.append(pixelfes.load(out))
+        models.append(pixelfes.load_model(out))
     local, remote = models
     np.testing.assert_allclose(remote.coef_, local.coef_, rtol=0, atol=1e-6)
     assert remote.metadata_ == local.metadata_

@@ -29,10 +29,10 @@ def fresh(model):
     return type(model)(**model.get_params())
 
 
-def assert_same_fit(a, b, tol: float = 1e-6) -> None:
+def assert_same_fit(a, b, tol: float = 1e-6, dtype: type = np.float32) -> None:
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=0, atol=tol)
     np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=0, atol=tol)
-    assert a.coef_.dtype == b.coef_.dtype == np.float32
+    assert a.coef_.dtype == b.coef_.dtype == a.intercept_.dtype == dtype
     assert a.image_shape_ == b.image_shape_
 
 
@@ -67,6 +67,21 @@ def test_float_chunks_equal_uint8_fit_and_keep_dtype(model, pairs) -> None:
     assert_same_fit(streamed, fresh(model).fit(X, T), tol=1e-5)
     assert streamed.predict(Xf[:2]).dtype == np.float32
     assert streamed.predict(X[:2]).shape == X[:2].shape
+
+
+@pytest.mark.parametrize("model", FAMILIES, ids=IDS)
+def test_float64_pairs_give_float64_fits_as_fit_does(model, pairs) -> None:
+    X, T = pairs
+    X64, T64 = X / 255.0, T / 255.0
+    streamed = fresh(model).partial_fit(X64[:70], T64[:70]).partial_fit(X64[70:], T64[70:])
+    assert_same_fit(streamed, fresh(model).fit(X64, T64), tol=1e-12, dtype=np.float64)
+    assert streamed.predict(X64[:2]).dtype == np.float64
+    # One float64 chunk makes the whole fit float64, in partial_fit and in merge alike.
+    mixed = fresh(model).partial_fit(X[:70], T[:70]).partial_fit(X64[70:], T64[70:])
+    assert mixed.coef_.dtype == np.float64
+    merged = fresh(model).fit(X[:70], T[:70]).merge(fresh(model).fit(X64[70:], T64[70:]))
+    assert_same_fit(merged, mixed, tol=1e-12, dtype=np.float64)
+    assert_same_fit(merged, fresh(model).fit(X64, T64), tol=1e-9, dtype=np.float64)
 
 
 def test_fit_matches_a_dense_ridge_reference(pairs) -> None:

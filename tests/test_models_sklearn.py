@@ -72,8 +72,8 @@ NOT_APPLICABLE = {
 #: Fails only for models with ``partial_fit`` (sklearn skips it for the others).
 PARTIAL_FIT = {
     "check_estimators_partial_fit_n_features": (
-        "calls partial_fit with tabular float data; Pixel-KR's partial_fit takes 8-bit image "
-        "stacks (per-level statistics) and refuses float inputs"
+        "calls partial_fit with tabular float data; partial_fit takes image stacks (Pixel-KR's "
+        "only 8-bit ones); tests/test_models_partial_fit.py checks the image-shaped version"
     ),
 }
 

@@ -7,14 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pixelfes.colour import to_gray
 from pixelfes.data import find_pairs, load_pairs
+from pixelfes.faces import face_mask
 from pixelfes.imageio import write_image
 from pixelfes.photometric import masked_sums, pooled_statistics, statistics_from_sums
 from pixelfes.streaming import (
     TrainTask,
     accumulate,
     combine,
-    gray_crops,
     streams,
     train_streaming,
 )
@@ -59,7 +60,7 @@ def test_streamed_training_equals_in_memory_training(pair_folder, tmp_path, fami
         family, pairs, size=16, gray=gray, seed=5, chunk_pairs=5, **_options(tmp_path)
     )
     aligned = load_pairs(pairs, 16, **_options(tmp_path))
-    X, T = (gray_crops(aligned.X), gray_crops(aligned.T)) if gray else (aligned.X, aligned.T)
+    X, T = (to_gray(aligned.X), to_gray(aligned.T)) if gray else (aligned.X, aligned.T)
     reference = train(family, X, T, aligned.subjects, seed=5)
     got = streamed.report
     np.testing.assert_allclose(got.model.coef_, reference.model.coef_, rtol=0, atol=1e-6)
@@ -71,7 +72,7 @@ def test_streamed_training_equals_in_memory_training(pair_folder, tmp_path, fami
         reference.n_subjects,
         reference.n_heldout_subjects,
     )
-    mean, std = pooled_statistics(X)
+    mean, std = pooled_statistics(X, face_mask(16))
     np.testing.assert_allclose(streamed.input_mean, mean, atol=1e-5)
     np.testing.assert_allclose(streamed.input_std, std, atol=1e-5)
 
@@ -104,8 +105,9 @@ def test_sums_are_additive(pair_folder, tmp_path):
 def test_masked_sums_give_pooled_statistics():
     rng = np.random.default_rng(0)
     crops = rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
-    mean, std = statistics_from_sums(masked_sums(crops[:5]) + masked_sums(crops[5:]))
-    reference_mean, reference_std = pooled_statistics(crops)
+    mask = face_mask(32)
+    mean, std = statistics_from_sums(masked_sums(crops[:5], mask) + masked_sums(crops[5:], mask))
+    reference_mean, reference_std = pooled_statistics(crops, mask)
     np.testing.assert_allclose(mean, reference_mean, atol=1e-5)
     np.testing.assert_allclose(std, reference_std, atol=1e-5)
 

@@ -23,10 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from pixelfes.colour import to_gray
 from pixelfes.data.cache import Aligner, Skipped, load_pairs
 from pixelfes.data.sources import Pair
 from pixelfes.data.splits import subject_train_test_split
-from pixelfes.evaluation.metrics import batch_psnr
+from pixelfes.faces import face_mask
+from pixelfes.metrics import batch_psnr
 from pixelfes.photometric import masked_sums, statistics_from_sums
 from pixelfes.training import MODEL_FAMILIES, TrainReport, make_model
 
@@ -39,11 +41,6 @@ _BLOCK = 32
 def streams(family: str) -> bool:
     """Whether a model family can be fitted from streamed statistics (has ``partial_fit``)."""
     return hasattr(MODEL_FAMILIES.get(family), "partial_fit")
-
-
-def gray_crops(crops: np.ndarray) -> np.ndarray:
-    """(N, S, S, 3) uint8 crops to (N, S, S, 1) uint8: the mean of the channels (--gray)."""
-    return np.round(crops.mean(axis=-1, keepdims=True)).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ class TrainTask:
         )
         X, T = aligned.X, aligned.T
         if self.gray:
-            X, T = gray_crops(X), gray_crops(T)
+            X, T = to_gray(X), to_gray(T)
         return X, T, aligned.pairs, aligned.skipped
 
 
@@ -96,7 +93,8 @@ def accumulate(pairs: Iterable[Pair], task: TrainTask) -> Sums:
     for name, rows in (("fit", ~held), ("heldout", held)):
         if rows.any():
             setattr(sums, name, make_model(task.family, **task.params).fit(X[rows], T[rows]))
-    sums.colour = sum(masked_sums(X[i : i + _BLOCK]) for i in range(0, len(X), _BLOCK))
+    mask = face_mask(X.shape[1])
+    sums.colour = sum(masked_sums(X[i : i + _BLOCK], mask) for i in range(0, len(X), _BLOCK))
     sums.fit_subjects = frozenset(p.subject for p, h in zip(kept, held, strict=True) if not h)
     sums.heldout_subjects = frozenset(p.subject for p, h in zip(kept, held, strict=True) if h)
     return sums

@@ -219,6 +219,11 @@ def _check_pairs(X: np.ndarray, T: np.ndarray, subjects: Iterable[str]) -> None:
         raise InvalidInputError(f"training needs pairs from at least 2 subjects, got {n_subjects}")
 
 
+def training_colours(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of (N, S, S, C) training inputs in the face."""
+    return pooled_statistics(X, face_mask(X.shape[1]))
+
+
 def model_metadata(
     report: TrainReport,
     X: np.ndarray | None,
@@ -235,9 +240,7 @@ def model_metadata(
     face mask (``input_statistics``, or computed from the crops ``X``), used by
     :func:`pixelfes.editing.synthesize` to match new faces to them.
     """
-    if input_statistics is None:
-        input_statistics = pooled_statistics(X, face_mask(X.shape[1]))
-    mean, std = input_statistics
+    mean, std = input_statistics if input_statistics is not None else training_colours(X)
     return {
         "source_expression": source,
         "target_expression": target,

@@ -6,13 +6,21 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 from tqdm import tqdm
 
 from pixelfes.cli._deprecation import warn_renamed
 from pixelfes.colour import to_gray
 from pixelfes.expressions import EXPRESSIONS
 from pixelfes.streaming import CHUNK_PAIRS, streams, train_streaming
-from pixelfes.training import MODEL_FAMILIES, TrainReport, cv_steps, model_metadata, train
+from pixelfes.training import (
+    MODEL_FAMILIES,
+    TrainReport,
+    cv_steps,
+    model_metadata,
+    train,
+    training_colours,
+)
 
 
 @click.command("train")
@@ -158,7 +166,6 @@ def _train_in_memory(
     family: str, pairs: list, options: dict[str, Any], cv: bool
 ) -> tuple[TrainReport, Statistics]:
     from pixelfes.data import load_pairs
-    from pixelfes.photometric import pooled_statistics
 
     aligned = load_pairs(pairs, size=options["size"], progress=True)
     _echo_skipped(aligned.skipped)
@@ -176,7 +183,7 @@ def _train_in_memory(
             seed=options["seed"],
             on_step=bar.update,
         )
-    return report, pooled_statistics(X)
+    return report, training_colours(X)
 
 
 def _echo_skipped(skipped: list) -> None:
