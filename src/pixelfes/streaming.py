@@ -39,8 +39,9 @@ _BLOCK = 32
 
 
 def streams(family: str) -> bool:
-    """Whether a model family can be fitted from streamed statistics (has ``partial_fit``)."""
-    return hasattr(MODEL_FAMILIES.get(family), "partial_fit")
+    """Whether a family can be fitted from streamed statistics (``partial_fit`` and ``merge``)."""
+    cls = MODEL_FAMILIES.get(family)
+    return hasattr(cls, "partial_fit") and hasattr(cls, "merge")
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def train_streaming(
     Parameters
     ----------
     family : str
-        ``pixel-rr`` or ``mr`` (any family whose model has ``partial_fit``).
+        ``pixel-rr`` or ``mr`` (any family whose model has ``partial_fit`` and ``merge``).
     pairs : sequence of Pair
         From :func:`pixelfes.data.find_pairs`.
     params : dict, optional
