@@ -100,6 +100,42 @@ def test_cluster_train_equals_local_train(client, pair_folder, tmp_path, family)
     assert b.heldout_psnr > b.heldout_identity_psnr  # the model learnt the mapping
 
 
+class SlowCentreCrop(CentreCrop):
+    """CentreCrop that takes its time, so that a worker can be killed mid-partition."""
+
+    cache_id = "test-cluster-slow-centre-crop-v1"
+
+    def __call__(self, image: np.ndarray, size: int) -> np.ndarray | None:
+        time.sleep(0.05)
+        return super().__call__(image, size)
+
+
+def _kill_a_busy_worker(client, after_s: float, killed: list[int]) -> None:
+    time.sleep(after_s)
+    busy = [worker for worker, keys in client.processing().items() if keys]
+    if busy:
+        pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+
+def test_cluster_train_survives_a_killed_worker(pair_folder, tmp_path) -> None:
+    pairs = find_pairs([str(pair_folder)], source="neutral", target="happy")
+    options = dict(size=16, aligner=SlowCentreCrop(), cache=False, seed=3, chunk_pairs=5)
+    local = train_streaming("pixel-rr", pairs, **options)
+    killed: list[int] = []
+    with new_cluster() as cluster, distributed.Client(cluster) as client:
+        client.run(lambda: None)  # workers up before the clock starts
+        killer = threading.Thread(target=_kill_a_busy_worker, args=(client, 0.6, killed))
+        killer.start()
+        remote = train_streaming("pixel-rr", pairs, cluster=client, **options)
+        killer.join()
+    assert killed, "no worker was killed: the test did not exercise a failure"
+    np.testing.assert_allclose(remote.report.model.coef_, local.report.model.coef_, atol=1e-6)
+    assert remote.report.n_pairs == local.report.n_pairs == 29  # no pair lost or counted twice
+    assert remote.report.heldout_psnr == pytest.approx(local.report.heldout_psnr, abs=1e-9)
+
+
 # -- batch editing ----------------------------------------------------------------------
 
 
