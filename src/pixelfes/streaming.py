@@ -1,6 +1,6 @@
 """Train from disk in bounded memory: pairs stream through the crop cache in chunks.
 
-Models with ``partial_fit`` (Pixel-RR, MR) need only sums over pairs, so a chunk of pairs
+Models with ``partial_fit`` (Pixel-RR, MR, Pixel-KR) need only sums over pairs, so a chunk
 is aligned (or read from the cache), added to the statistics and dropped. The same two
 plain functions run locally, chunk after chunk, or on a Dask cluster, one partition per
 task, with the scheduler reducing their additive results:
@@ -179,7 +179,7 @@ def train_streaming(
     Parameters
     ----------
     family : str
-        ``pixel-rr`` or ``mr`` (any family whose model has ``partial_fit`` and ``merge``).
+        ``pixel-rr``, ``mr`` or ``pixel-kr`` (a family with ``partial_fit`` and ``merge``).
     pairs : sequence of Pair
         From :func:`pixelfes.data.find_pairs`.
     params : dict, optional

@@ -68,7 +68,7 @@ from pixelfes.training import (
     type=click.IntRange(1),
     default=CHUNK_PAIRS,
     show_default=True,
-    help="Pairs aligned and summed at a time (pixel-rr, mr: memory does not grow with N).",
+    help="Pairs aligned and summed at a time (pixel-rr, mr, pixel-kr: memory flat in N).",
 )
 @click.option(
     "--cluster",
@@ -95,7 +95,7 @@ def train_command(
 ) -> None:
     """Train a model that turns SOURCE faces into TARGET faces and save it to OUTPUT.
 
-    Pixel-RR and MR stream the pairs through the crop cache in chunks (bounded memory;
+    Pixel-RR, MR and Pixel-KR stream the pairs through the crop cache in chunks (bounded memory;
     on a Dask cluster with --cluster); --cv and the other families load every pair.
     """
     from pixelfes.data import find_pairs
@@ -109,7 +109,7 @@ def train_command(
         raise click.UsageError("--sigma applies only to --family pixel-kr")
     stream = streams(family) and not cv
     if cluster is not None and not stream:
-        raise click.UsageError("--cluster trains pixel-rr or mr without --cv")
+        raise click.UsageError("--cluster trains pixel-rr, mr or pixel-kr, without --cv")
     try:
         pairs = find_pairs(list(datasets), source=source, target=target, root=data_root)
     except DatasetError as error:
