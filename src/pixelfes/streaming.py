@@ -303,10 +303,15 @@ def _check_sides(sums: Sums) -> None:
         raise ValueError(f"no usable pairs left for the {side} subjects (no face found in them)")
 
 
+#: Fitted attributes that hold training statistics (Pixel-RR/MR; Pixel-KR), not needed to predict.
+_STATISTICS = ("statistics_", "level_counts_", "level_sums_")
+
+
 def _without_statistics(model: Any) -> Any:
     """A copy that predicts but carries no statistics (smaller to ship to the workers)."""
+    model.predict(np.zeros((1, *model.image_shape_), np.uint8))  # solves a lazy fit now
     clone = type(model)(**model.get_params())
-    clone.__dict__.update({k: v for k, v in model.__dict__.items() if k != "statistics_"})
+    clone.__dict__.update({k: v for k, v in model.__dict__.items() if k not in _STATISTICS})
     return clone
 
 
