@@ -184,10 +184,11 @@ def test_quick_evaluation_end_to_end(shared_data: Path, tmp_path):
     from pixelfes.cli.evaluate import evaluate
 
     result = CliRunner().invoke(
-        evaluate, ["--quick", "--data-root", str(shared_data), "--out", str(tmp_path)]
+        evaluate,
+        ["--quick", "--protocol", "paper", "--data-root", str(shared_data), "-o", str(tmp_path)],
     )
     assert result.exit_code == 0, result.output
-    text = (tmp_path / "results.md").read_text()
+    text = (tmp_path / "results-paper.md").read_text()
     for name in ("identity", "mean difference", "Pixel-RR", "Pixel-KR", "Pixel-KR (lookup table)"):
         assert f"| {name} |" in text
     assert "chelsea_cat.png" in text  # the cat has no human face: reported as skipped

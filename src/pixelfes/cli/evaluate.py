@@ -21,26 +21,69 @@ from pixelfes.cli._deprecation import warn_renamed
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("docs"),
     show_default=True,
-    help="Writes OUTPUT/results.md, OUTPUT/figures/results_*.png and OUTPUT/results/*.csv.",
+    help="Writes OUTPUT/results.md (headline), OUTPUT/results-paper.md, OUTPUT/figures/ and "
+    "OUTPUT/results/ (per-image scores).",
 )
 @click.option("--out", "old_output", type=click.Path(file_okay=False, path_type=Path), hidden=True)
-@click.option("--quick", is_flag=True, help="London only, 40 pairs, 2 folds, five methods.")
-def evaluate(data_root: Path | None, output: Path, old_output: Path | None, quick: bool) -> None:
-    """Evaluate all methods (within-dataset, cross-dataset, wild) and write tables and figures."""
+@click.option("--quick", is_flag=True, help="A short check: fewer pairs, folds and methods.")
+@click.option(
+    "--protocol",
+    type=click.Choice(["lodo", "paper", "all"]),
+    default="all",
+    show_default=True,
+    help="lodo: leave-one-dataset-out headline (results.md); paper: the paper's protocols "
+    "(results-paper.md); all: both.",
+)
+@click.option(
+    "--report-only",
+    is_flag=True,
+    help="Only re-render results.md from the stored results/lodo_scores.csv.gz.",
+)
+@click.option(
+    "--private-figures",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write face grids of research-only datasets (CK+, Taiwanese); "
+    "default: none written.",
+)
+def evaluate(
+    data_root: Path | None,
+    output: Path,
+    old_output: Path | None,
+    quick: bool,
+    protocol: str,
+    report_only: bool,
+    private_figures: Path | None,
+) -> None:
+    """Evaluate every method on the shared data and write tables and figures.
+
+    The headline is leave-one-dataset-out: train on all shared sets but one, test on the
+    held-out set against its real target photos, judged by two expression classifiers,
+    identity, LPIPS and a ghosting measure.
+    """
     if old_output is not None:
         warn_renamed("`pixelfes evaluate --out`", "`-o/--output`")
         output = old_output
     from pixelfes.config import data_root as default_root
-    from pixelfes.evaluation.suite import Settings, run_suite
+    from pixelfes.evaluation.lodo_suite import LodoSettings, run_lodo, write_results_md
 
+    log = lambda m: click.echo(m, err=True)  # noqa: E731
+    if report_only:
+        click.echo(f"wrote {write_results_md(output)}")
+        return
     root = data_root or default_root()
     if root is None:
         raise click.UsageError("shared data not found: pass --data-root or set PIXELFES_DATA")
-    settings = Settings.fast() if quick else Settings.full()
     try:
-        written = run_suite(
-            output, root=root, settings=settings, log=lambda m: click.echo(m, err=True)
-        )
+        if protocol in ("lodo", "all"):
+            settings = LodoSettings.fast() if quick else LodoSettings()
+            done = run_lodo(output, root, settings, private_figures, log=log)
+            click.echo(f"wrote {done['scores']} ({done['n_rows']} per-image rows)")
+            click.echo(f"wrote {write_results_md(output)}")
+        if protocol in ("paper", "all"):
+            from pixelfes.evaluation.suite import Settings, run_suite
+
+            settings = Settings.fast() if quick else Settings.full()
+            written = run_suite(output, root=root, settings=settings, log=log)
+            click.echo(f"wrote {written['markdown']} ({written['n_rows']} per-image rows)")
     except ImportError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"wrote {written['markdown']} ({written['n_rows']} per-image rows)")

@@ -1,7 +1,7 @@
 """The whole evaluation behind ``pixelfes evaluate``: protocols, tables, figures, CSV.
 
 :func:`run_suite` runs the protocols of :mod:`pixelfes.evaluation.protocols` with the
-methods of :mod:`pixelfes.evaluation.methods` and writes ``results.md``, figures and CSV
+methods of :mod:`pixelfes.evaluation.methods` and writes ``results-paper.md``, figures and CSV
 files. Everything is seeded (folds, subsets, bootstrap), so reruns give the same numbers;
 only the timing columns differ.
 """
@@ -134,12 +134,12 @@ def run_suite(
     settings: Settings | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Run every protocol and write ``out/results.md``, figures and CSV files.
+    """Run every protocol and write ``out/results-paper.md``, figures and CSV files.
 
     Parameters
     ----------
     out : Path
-        The docs folder: writes ``results.md``, ``figures/results_*.png`` and
+        The docs folder: writes ``results-paper.md``, ``figures/results_*.png`` and
         ``results/*.csv`` inside it.
     root, settings, log
         As in :func:`collect`.
@@ -397,7 +397,7 @@ def write_outputs(
     faces: Sequence[Any],
     keep: frozenset[int],
 ) -> dict[str, Any]:
-    """Write CSV files, figures and ``results.md`` under ``out``."""
+    """Write CSV files, figures and ``results-paper.md`` under ``out``."""
     out = Path(out)
     csv_dir, fig_dir = out / "results", out / "figures"
     written: dict[str, Any] = {}
@@ -418,7 +418,7 @@ def write_outputs(
     report.write_figure(written["qualitative"], qualitative_figure(results, london, faces, keep))
     written["sigma_figure"] = fig_dir / "results_sigma_sweep.png"
     report.write_figure(written["sigma_figure"], sigma_figure(sweep))
-    written["markdown"] = out / "results.md"
+    written["markdown"] = out / "results-paper.md"
     written["markdown"].write_text(markdown(settings, results, methods, sweep))
     return written
 
@@ -553,7 +553,7 @@ def _timing_table(results: Results, methods: Sequence[str], test_set: str) -> st
 def markdown(
     settings: Settings, results: Results, methods: Sequence[str], sweep: SigmaSweep
 ) -> str:
-    """The text of ``results.md``."""
+    """The text of ``results-paper.md``."""
     records = results.records
     with_target = [REAL_TARGET, *methods]
     lines = [

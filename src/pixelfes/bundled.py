@@ -1,0 +1,96 @@
+"""The recipe of the bundled models: how ``scripts/build_pretrained.py`` fits them.
+
+One function, used both to build the shipped files and by the evaluation's
+leave-one-dataset-out protocol (which fits the same recipe on all sets but the held-out
+one), so that the score reported for "the bundled model" is the score of this code.
+
+The recipe: Pixel-RR (Eq. 3-6 of the paper) shared across channels, fitted on the luma
+(ITU-R BT.601) of every training pair, so grayscale and colour datasets pool; then the
+change it makes is limited to where the training pairs change *consistently*. At each
+pixel the per-pair change ``d_n = t_n - x_n`` has mean ``m`` and variance ``v``; the
+consistent fraction of its power is ``g = m^2 / (m^2 + v)`` (1 where every pair changes
+alike, near 0 where the change is mostly person-to-person variation, e.g. where one
+face's iris meets another's skin). ``g`` is smoothed (Gaussian, ``smooth`` pixels) and
+raised to ``strength``; the model's change ``(w - 1) x + b`` is scaled by it, which is
+again a Pixel-RR model: ``w' = 1 + g (w - 1)``, ``b' = g b``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from pixelfes.models import PixelRidge
+from pixelfes.photometric import BT601_LUMA
+
+__all__ = ["RECIPES", "consistency_gain", "fit_bundled", "recipe", "to_luma"]
+
+
+def to_luma(images: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N, H, W, 1) uint8 BT.601 luma; one channel unchanged."""
+    images = np.asarray(images)
+    if images.shape[-1] == 1:
+        return images
+    y = images.astype(np.float32) @ np.asarray(BT601_LUMA, np.float32)
+    return np.clip(np.rint(y), 0, 255).astype(np.uint8)[..., None]
+
+
+def consistency_gain(X: np.ndarray, T: np.ndarray, smooth: float = 2.0) -> np.ndarray:
+    """Per-pixel consistent fraction ``m^2 / (m^2 + v)`` of the training change, (H, W).
+
+    Parameters
+    ----------
+    X, T : ndarray of shape (N, H, W, 1), uint8
+        Luma of the training inputs and targets.
+    smooth : float
+        Gaussian sigma (pixels) applied to the gain; 0 leaves it raw.
+    """
+    d = T[..., 0].astype(np.float64) - X[..., 0].astype(np.float64)
+    m2 = d.mean(axis=0) ** 2
+    v = d.var(axis=0)
+    gain = (m2 / np.maximum(m2 + v, 1e-12)).astype(np.float32)
+    if smooth > 0:
+        gain = cv2.GaussianBlur(gain, (0, 0), smooth)
+    return np.clip(gain, 0.0, 1.0)
+
+
+def fit_bundled(
+    X: np.ndarray, T: np.ndarray, alpha: float, strength: float = 0.0, smooth: float = 2.0
+) -> PixelRidge:
+    """Fit the bundled recipe on paired crops (any channels; fitted on their luma).
+
+    Parameters
+    ----------
+    X, T : ndarray of shape (N, H, W, C), uint8
+    alpha : float
+        Ridge penalty (the paper's lambda).
+    strength : float
+        Exponent of the consistency gain; 0 keeps the plain Pixel-RR change.
+    smooth : float
+        Gaussian sigma of the gain.
+
+    Returns
+    -------
+    PixelRidge
+        One-channel model (apply it with ``pixelfes.editing.synthesize(..., luma=True)``).
+    """
+    X, T = to_luma(X), to_luma(T)
+    model = PixelRidge(alpha=alpha, channels="shared").fit(X, T)
+    if strength > 0:
+        gain = consistency_gain(X, T, smooth) ** strength
+        gain = gain.reshape(np.shape(model.coef_)).astype(np.asarray(model.coef_).dtype)
+        model.coef_ = 1.0 + gain * (model.coef_ - 1.0)
+        model.intercept_ = gain * model.intercept_
+    return model
+
+
+#: (alpha, consistency strength) of each bundled neutral->expression model, chosen by the
+#: leave-one-dataset-out score (``scripts/choose_recipe.py``; the measurement is in
+#: docs/models.md). Expressions not listed use :data:`DEFAULT_RECIPE`.
+RECIPES: dict[str, tuple[float, float]] = {}
+DEFAULT_RECIPE = (0.4, 0.0)
+
+
+def recipe(expression: str) -> tuple[float, float]:
+    """The (alpha, strength) the bundled model for ``expression`` is fitted with."""
+    return RECIPES.get(expression, DEFAULT_RECIPE)
