@@ -57,9 +57,7 @@ def test_every_method_predicts_the_input_shape(channels):
     methods = standard_methods("happy", kr_max_train=10)
     assert len({m.name for m in methods}) == len(methods)
     for method in methods:
-        if hasattr(method, "subjects"):
-            method.subjects = data.subjects
-        out = method.fit(data.X, data.T).predict(data.X[:5])
+        out = method.fit(data.X, data.T, groups=data.subjects).predict(data.X[:5])
         assert isinstance(method, Method)  # after fit: n_parameters needs a fitted method
         assert out.shape == data.X[:5].shape, method.name
         assert np.isfinite(out).all(), method.name
@@ -111,7 +109,7 @@ class RecordingMethod:
         self.lookup = lookup
         self.seen: list[set[str]] = []
 
-    def fit(self, X, T):
+    def fit(self, X, T, groups=None):
         self.seen.append({self.lookup[x.tobytes()] for x in X})
         return self
 

@@ -69,13 +69,33 @@ def cells(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str], dict[
             summary[metric] = _mean(rows, metric)
         for judge in CLASSIFIERS:
             summary[judge] = _mean(rows, f"{judge}_hit")
+        summary["convincing"] = _convincing(rows)
         out[key] = summary
     for (expression, held_out, _), summary in out.items():
         ceiling = out.get((expression, held_out, REAL_TARGET))
         for judge in CLASSIFIERS:
             top = ceiling[judge] if ceiling else float("nan")
             summary[f"{judge}_of_ceiling"] = summary[judge] / top if top > 0 else float("nan")
+        top = ceiling["convincing"] if ceiling else float("nan")
+        summary["convincing_of_ceiling"] = summary["convincing"] / top if top > 0 else float("nan")
     return out
+
+
+def _convincing(rows: Sequence[dict[str, Any]]) -> float:
+    """Mean over the judges of the rate of faces classified as the target AND kept."""
+    rates = []
+    for judge in CLASSIFIERS:
+        both = [
+            float(r[f"{judge}_hit"]) * (float(r["id_input"]) < SAME_PERSON)
+            for r in rows
+            if r.get(f"{judge}_hit") not in (None, "")
+            and r.get("id_input") not in (None, "")
+            and np.isfinite(float(r[f"{judge}_hit"]))
+            and np.isfinite(float(r["id_input"]))
+        ]
+        if both:
+            rates.append(np.mean(both))
+    return float(np.mean(rates)) if rates else float("nan")
 
 
 def _pct(value: float) -> str:
@@ -103,7 +123,8 @@ def headline_table(records: Sequence[dict[str, Any]]) -> str:
     header = ["expression", "held out (train)", "method", "images"]
     for judge in CLASSIFIERS:
         header += [f"{JUDGE_NAMES[judge]} %", f"{JUDGE_NAMES[judge]} / ceiling"]
-    header += ["identity kept %", "PSNR dB", "SSIM", "LPIPS", "ghost edges"]
+    header += ["identity kept %", "convincing / ceiling", "PSNR dB", "SSIM", "LPIPS"]
+    header += ["ghost edges"]
     body = []
     train_of = {(r["expression"], r["held_out"]): r["train_sets"] for r in records}
     for expression, held_out in _splits(table):
@@ -121,6 +142,7 @@ def headline_table(records: Sequence[dict[str, Any]]) -> str:
                 row += [_pct(c[judge]), _num(c[f"{judge}_of_ceiling"], 2)]
             row += [
                 _pct(c["kept"]),
+                _num(c["convincing_of_ceiling"], 2),
                 _num(c["psnr"], 2),
                 _num(c["ssim"], 3),
                 _num(c["lpips"], 3),
@@ -180,7 +202,9 @@ def headline_markdown(records: Sequence[dict[str, Any]], figures: Sequence[str] 
         "`facex`); `/ ceiling` divides by the real target's rate. facex's training data is "
         "not stated; it labels CK+ photos almost perfectly, so it may have seen them.",
         "- `identity kept %`: dlib embedding distance between the output and the unedited "
-        "input below 0.6 (dlib's same-person threshold). PSNR, SSIM, LPIPS (AlexNet): against "
+        "input below 0.6 (dlib's same-person threshold). `convincing / ceiling`: faces that a "
+        "judge classifies as the target *and* that keep their identity, mean of the two "
+        "judges, over the same rate of the real targets. PSNR, SSIM, LPIPS (AlexNet): against "
         "the real target. `ghost edges`: mean gradient magnitude (grey levels) of the output "
         "inside the face that neither the input nor the real target has within 2 pixels "
         "(`pixelfes.evaluation.ghosting`; 0 for the input and the target by construction).",

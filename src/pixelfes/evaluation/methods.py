@@ -12,7 +12,7 @@ on the [0, 1] scale (not clipped: the protocols clip before scoring).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -31,8 +31,12 @@ class Method(Protocol):
 
     name: str
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> Method:
-        """Learn from paired (N, H, W, C) inputs and targets; return self."""
+    def fit(self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None) -> Method:
+        """Learn from paired (N, H, W, C) inputs and targets; return self.
+
+        ``groups`` names the subject of each pair, for methods that choose
+        hyper-parameters by subject-disjoint cross-validation (others ignore it).
+        """
         ...
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -50,7 +54,9 @@ class IdentityMethod:
 
     name = "identity"
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> IdentityMethod:
+    def fit(
+        self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
+    ) -> IdentityMethod:
         """Nothing to learn; checks that X and T match."""
         _check_pair(X, T)
         return self
@@ -76,7 +82,9 @@ class MeanDifference:
 
     name = "mean difference"
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> MeanDifference:
+    def fit(
+        self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
+    ) -> MeanDifference:
         """Store the per-pixel mean of ``T - X``."""
         _check_pair(X, T)
         self.delta_ = (to_unit(T).astype(np.float64) - to_unit(X)).mean(axis=0).astype(np.float32)
@@ -107,7 +115,7 @@ class ModelMethod:
         self.name = name
         self.factory = factory
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> ModelMethod:
+    def fit(self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None) -> ModelMethod:
         """Fit a fresh model on the pairs."""
         self.model_ = self.factory().fit(X, T)
         return self
@@ -132,9 +140,6 @@ class CrossValidatedPixelRidge(ModelMethod):
 
     Attributes
     ----------
-    subjects : list of str or None
-        Subject of each training pair; the protocols set it before ``fit`` (without it
-        every pair counts as its own subject).
     alpha_ : float
         The chosen lambda.
     """
@@ -144,13 +149,14 @@ class CrossValidatedPixelRidge(ModelMethod):
             "Pixel-RR (CV lambda)", lambda: PixelRidge(alpha=self.alpha_, channels="shared")
         )
         self.k = k
-        self.subjects: list[str] | None = None
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> CrossValidatedPixelRidge:
-        """Choose lambda by CV over ``self.subjects``, then refit on all pairs."""
+    def fit(
+        self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
+    ) -> CrossValidatedPixelRidge:
+        """Choose lambda by CV over the subjects ``groups``, then refit on all pairs."""
         from pixelfes.training import cross_validate
 
-        subjects = self.subjects if self.subjects is not None else [str(i) for i in range(len(X))]
+        subjects = list(groups) if groups is not None else [str(i) for i in range(len(X))]
         if len(subjects) != len(X):
             raise ValueError("subjects must name one subject per training pair")
         if len(set(subjects)) >= max(2, self.k):
@@ -176,7 +182,9 @@ class PhotoPipelineRidge(ModelMethod):
         super().__init__(name, lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared"))
         self.match_colours = match_colours
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> PhotoPipelineRidge:
+    def fit(
+        self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
+    ) -> PhotoPipelineRidge:
         """Fit Pixel-RR and store the training inputs' colour statistics."""
         from pixelfes.faces import face_mask
         from pixelfes.photometric import pooled_statistics
@@ -236,7 +244,9 @@ class LumaKernelRidge:
         self.max_train = max_train
         self.name = name or f"Pixel-KR (sigma={sigma:g})"
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> LumaKernelRidge:
+    def fit(
+        self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
+    ) -> LumaKernelRidge:
         """Fit on (a subset of) the pairs' luma."""
         _check_pair(X, T)
         index = np.arange(len(X))
@@ -273,8 +283,6 @@ class CrossValidatedKernelRidge(LumaKernelRidge):
 
     Attributes
     ----------
-    subjects : list of str or None
-        Subject of each training pair; the protocols set it before ``fit``.
     sigma, alpha : float
         The chosen values (after ``fit``).
     """
@@ -282,14 +290,15 @@ class CrossValidatedKernelRidge(LumaKernelRidge):
     def __init__(self, k: int = 3) -> None:
         super().__init__(sigma=1.0, name="Pixel-KR (CV sigma, lambda)")
         self.k = k
-        self.subjects: list[str] | None = None
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> CrossValidatedKernelRidge:
-        """Choose sigma and lambda by CV over ``self.subjects``, then fit on all pairs."""
+    def fit(
+        self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
+    ) -> CrossValidatedKernelRidge:
+        """Choose sigma and lambda by CV over the subjects ``groups``, then fit on all pairs."""
         from pixelfes.training import cross_validate
 
         _check_pair(X, T)
-        subjects = self.subjects if self.subjects is not None else [str(i) for i in range(len(X))]
+        subjects = list(groups) if groups is not None else [str(i) for i in range(len(X))]
         if len(subjects) != len(X):
             raise ValueError("subjects must name one subject per training pair")
         if len(set(subjects)) >= max(2, self.k) and np.asarray(X).dtype == np.uint8:
@@ -316,7 +325,9 @@ class CompiledKernelRidge:
         self.source = source
         self.name = f"{source.name} (lookup table)"
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> CompiledKernelRidge:
+    def fit(
+        self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
+    ) -> CompiledKernelRidge:
         """Fit the source if it has not seen these pairs, then tabulate it."""
         if getattr(self.source, "fit_key_", None) != data_key(X, T):
             self.source.fit(X, T)
