@@ -55,12 +55,12 @@ def test_mean_difference_equals_closed_form():
 def test_every_method_predicts_the_input_shape(channels):
     data = synthetic_pairs(channels=channels)
     methods = standard_methods("happy", kr_max_train=10)
-    assert len({m.name for m in methods}) == len(methods)
+    assert len({m.id for m in methods}) == len(methods)
     for method in methods:
         out = method.fit(data.X, data.T, groups=data.subjects).predict(data.X[:5])
         assert isinstance(method, Method)  # after fit: n_parameters needs a fitted method
-        assert out.shape == data.X[:5].shape, method.name
-        assert np.isfinite(out).all(), method.name
+        assert out.shape == data.X[:5].shape, method.id
+        assert np.isfinite(out).all(), method.id
         assert method.n_parameters >= 0
 
 
@@ -103,7 +103,7 @@ def test_kernel_ridge_training_cap():
 class RecordingMethod:
     """Records which subjects it was trained on (to check the folds)."""
 
-    name = "recorder"
+    id = "recorder"
 
     def __init__(self, lookup):
         self.lookup = lookup
@@ -132,7 +132,7 @@ def test_kfold_is_subject_disjoint_and_scores_every_pair_once():
         tested = {r["subject"] for r in rows if r["fold"] == fold}
         assert tested and not (tested & trained_on)
         assert trained_on | tested == set(data.subjects)
-    assert {r["method"] for r in results.records} == {REAL_TARGET, "recorder", "mean difference"}
+    assert {r["method"] for r in results.records} == {REAL_TARGET, "recorder", "mean_difference"}
     assert len(results.timings) == 10
 
 
@@ -144,11 +144,11 @@ def test_first_per_subject_picks_one_image_per_subject():
 
 def test_report_tables_and_csv(tmp_path):
     data = synthetic_pairs()
-    methods = [IdentityMethod(), MeanDifference(), LumaKernelRidge(sigma=1.0, name="Pixel-KR")]
+    methods = [IdentityMethod(), MeanDifference(), LumaKernelRidge(sigma=1.0, id="pixel_kr")]
     results = run_kfold(methods, data, Scorer(learned=False), k=2)
-    table = report.metrics_table(results.records, [m.name for m in methods], lambda r: True)
-    for method in methods:
-        assert f"| {method.name} |" in table
+    table = report.metrics_table(results.records, [m.id for m in methods], lambda r: True)
+    for name in ("identity", "mean difference", "Pixel-KR"):  # ids shown by their labels
+        assert f"| {name} |" in table
     assert table.count("\n") == 1 + len(methods)
     path = tmp_path / "per_image.csv.gz"
     n = report.write_csv(path, results.records, report.RECORD_COLUMNS)
@@ -158,7 +158,7 @@ def test_report_tables_and_csv(tmp_path):
     with gzip.open(path, "rt") as handle:
         rows = list(csv.DictReader(handle))
     assert n == len(rows) == len(data) * (len(methods) + 1)  # + the real-target rows
-    assert {r["method"] for r in rows} == {REAL_TARGET, *(m.name for m in methods)}
+    assert {r["method"] for r in rows} == {REAL_TARGET, *(m.id for m in methods)}
     identity_psnr = [float(r["psnr"]) for r in rows if r["method"] == "identity"]
     assert len(identity_psnr) == len(data)
 
@@ -194,6 +194,6 @@ def test_quick_evaluation_end_to_end(shared_data: Path, tmp_path):
     assert (tmp_path / "figures" / "results_sigma_sweep.png").stat().st_size > 10_000
     with gzip.open(tmp_path / "results" / "per_image.csv.gz", "rt") as handle:
         rows = list(csv.DictReader(handle))
-    within = [r for r in rows if r["protocol"] == "within" and r["method"] == "Pixel-RR"]
+    within = [r for r in rows if r["protocol"] == "within" and r["method"] == "pixel_rr"]
     assert len(within) == 40  # every London pair of the quick subset scored once
     assert {r["protocol"] for r in rows} == {"within", "wild"}

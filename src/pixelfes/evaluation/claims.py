@@ -12,8 +12,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pixelfes.evaluation import report
+from pixelfes.evaluation.methods import PAPER_ALPHA, paper_sigma
+from pixelfes.evaluation.methods import label as method_label
 from pixelfes.evaluation.pairs import GRAY_DATASETS
 from pixelfes.evaluation.protocols import REAL_TARGET, Results
+
+#: Parameter counts at 128x128, one channel: Pixel-RR (2 H W), MR (3x3) (in-image 3x3
+#: weights (3H - 2)(3W - 2) plus a bias per pixel), the GANs cited by the paper (Table I).
+RR_COUNT = 2 * 128 * 128
+MR_COUNT = (3 * 128 - 2) ** 2 + 128 * 128
+GAN_COUNT = 850e4
 
 if TYPE_CHECKING:
     from pixelfes.evaluation.suite import Settings
@@ -109,7 +117,7 @@ def gap_table(records: Sequence[dict[str, Any]], methods: Sequence[str]) -> tupl
             cells.append(
                 report.fmt_ci(_ci(*zip(*gaps.values(), strict=True)) if gaps else None, digits)
             )
-        body.append([m, *cells])
+        body.append([method_label(m), *cells])
     header = ["method", *[f"{h}: cross - within" for _, h, _ in metrics]]
     return report.markdown_table(header, body), body
 
@@ -151,7 +159,7 @@ def claims(settings: Settings, results: Results, methods: Sequence[str]) -> list
     """The section "Which of the paper's claims hold here" (paired differences)."""
     records = results.records
     lines = ["## Which of the paper's claims hold here", ""]
-    if "MR (3x3)" not in methods:
+    if "mr" not in methods:
         return [*lines, "Not assessed in a --quick run (MR not included).", ""]
     protocols = [("within, all sets", _is(protocol="within"))]
     for dataset in dict.fromkeys(d for d, _ in settings.within):
@@ -170,11 +178,11 @@ def claims(settings: Settings, results: Results, methods: Sequence[str]) -> list
     verdicts: dict[tuple[str, str], str] = {}
     for label, select in protocols:
         for metric, higher, name in checks:
-            d = paired_difference(records, "Pixel-RR", "MR (3x3)", metric, select)
+            d = paired_difference(records, "pixel_rr", "mr", metric, select)
             verdicts[label, name] = _verdict(d, higher)
             body.append([label, name, report.fmt_ci(d, 3), verdicts[label, name]])
     for metric, higher, name in checks[:1] + checks[2:3] + checks[4:5]:
-        d = gap_difference(records, "Pixel-RR", "MR (3x3)", metric) if settings.cross else None
+        d = gap_difference(records, "pixel_rr", "mr", metric) if settings.cross else None
         verdicts["generalisation gap", name] = _verdict(d, higher)
         body.append(["generalisation gap", name, report.fmt_ci(d, 3), _verdict(d, higher)])
 
@@ -233,26 +241,29 @@ def claims(settings: Settings, results: Results, methods: Sequence[str]) -> list
     stats = {
         metric: summarise_methods(records, london, metric) for metric in ("correct", "identity")
     }
-    if "Pixel-KR" in stats["identity"] and "Pixel-RR" in stats["identity"]:
+    if "pixel_kr" in stats["identity"] and "pixel_rr" in stats["identity"]:
         accuracy = {m: 100 * v[0] for m, v in stats["correct"].items()}
+        sigma = paper_sigma("happy")
         lines += [
             "- **Pixel-KR at the paper's sigma** (3 for happy, 10 otherwise, intensities on "
             "[0, 1]): the Gaussian kernel is then almost constant over the intensity range "
-            "(exp(-1/18) = 0.946 at the largest difference for sigma 3), so with lambda 0.4 "
+            f"(exp(-1/(2 sigma^2)) = {np.exp(-1 / (2 * sigma**2)):.3f} at the largest "
+            f"difference for sigma {sigma:g}), so with lambda {PAPER_ALPHA:g} "
             "the prediction is close to the mean training target at every pixel. On held-out "
-            f"London faces it is classified as happy {accuracy['Pixel-KR']:.0f}% "
-            f"of the time (Pixel-RR {accuracy['Pixel-RR']:.0f}%, real targets "
+            f"London faces it is classified as happy {accuracy['pixel_kr']:.0f}% "
+            f"of the time (Pixel-RR {accuracy['pixel_rr']:.0f}%, real targets "
             f"{accuracy.get(REAL_TARGET, float('nan')):.0f}%) while its "
-            f"identity distance to the person is {stats['identity']['Pixel-KR'][0]:.2f} "
-            f"(Pixel-RR {stats['identity']['Pixel-RR'][0]:.2f}; dlib's same-person threshold "
+            f"identity distance to the person is {stats['identity']['pixel_kr'][0]:.2f} "
+            f"(Pixel-RR {stats['identity']['pixel_rr'][0]:.2f}; dlib's same-person threshold "
             "is 0.6): high classifier accuracy alone does not mean a good edit. The sigma sweep "
             "shows the trade-off: smaller widths keep the face and score closer to Pixel-RR.",
         ]
     lines += [
         "- **GANs**: no GAN was run here (StarGAN/GANimation counts are cited from the paper), "
         "so the claims against GANs are not tested.",
-        "- **Size**: Pixel-RR has 2 H W = 32,768 parameters at 128x128 whatever N: 5x fewer "
-        "than MR (162,308 on one channel) and 259x fewer than the cited 850e4 of "
+        f"- **Size**: Pixel-RR has 2 H W = {RR_COUNT:,} parameters at 128x128 whatever N: "
+        f"{MR_COUNT / RR_COUNT:.0f}x fewer than MR ({MR_COUNT:,} on one channel) and "
+        f"{GAN_COUNT / RR_COUNT:.0f}x fewer than the cited {GAN_COUNT / 1e4:.0f}e4 of "
         "StarGAN/GANimation (two orders of magnitude: holds by construction). Pixel-KR grows "
         "with N (N H W) and is not small; its lookup table is 256 H W.",
         "",

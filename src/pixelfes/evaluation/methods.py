@@ -1,7 +1,7 @@
 """Expression-synthesis methods behind one small interface, for side-by-side evaluation.
 
 Every method maps aligned input crops to synthesized target crops. A method is anything
-with a ``name``, ``fit(X, T)``, ``predict(X)`` and ``n_parameters`` (the
+with an ``id``, ``fit(X, T, groups=None)``, ``predict(X)`` and ``n_parameters`` (the
 :class:`Method` protocol), so a new method (e.g. a GAN wrapper) plugs into the
 protocols in :mod:`pixelfes.evaluation.protocols` without changes there.
 
@@ -24,12 +24,33 @@ from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRid
 #: The paper's ridge penalty (lambda).
 PAPER_ALPHA = 0.4
 
+#: Display name of each method id. Records and tables are keyed by the id; only the
+#: rendered text shows the name.
+LABELS = {
+    "real_target": "real target",
+    "identity": "identity",
+    "mean_difference": "mean difference",
+    "global_ridge": "global ridge",
+    "mr": "MR (3x3)",
+    "pixel_rr": "Pixel-RR",
+    "pixel_rr_cv": "Pixel-RR (CV lambda)",
+    "pixel_rr_photo": "Pixel-RR (photo pipeline)",
+    "pixel_rr_photo_colour": "Pixel-RR (photo pipeline + colour match)",
+    "pixel_kr": "Pixel-KR",
+    "pixel_kr_lut": "Pixel-KR (lookup table)",
+}
+
+
+def label(method_id: str) -> str:
+    """The display name of a method id (the id itself when it has none)."""
+    return LABELS.get(method_id, method_id)
+
 
 @runtime_checkable
 class Method(Protocol):
     """What the evaluation needs from an expression-synthesis method."""
 
-    name: str
+    id: str
 
     def fit(self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None) -> Method:
         """Learn from paired (N, H, W, C) inputs and targets; return self.
@@ -52,7 +73,7 @@ class Method(Protocol):
 class IdentityMethod:
     """Output = input: the floor every method must beat (zero parameters)."""
 
-    name = "identity"
+    id = "identity"
 
     def fit(
         self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
@@ -80,7 +101,7 @@ class MeanDifference:
         The mean difference on the [0, 1] scale.
     """
 
-    name = "mean difference"
+    id = "mean_difference"
 
     def fit(
         self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
@@ -105,14 +126,14 @@ class ModelMethod:
 
     Parameters
     ----------
-    name : str
-        Label in tables and figures.
+    id : str
+        Key in records and tables (:data:`LABELS` gives its display name).
     factory : callable
         Returns a fresh unfitted model (called by every ``fit``).
     """
 
-    def __init__(self, name: str, factory: Callable[[], Any]) -> None:
-        self.name = name
+    def __init__(self, id: str, factory: Callable[[], Any]) -> None:
+        self.id = id
         self.factory = factory
 
     def fit(self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None) -> ModelMethod:
@@ -145,9 +166,7 @@ class CrossValidatedPixelRidge(ModelMethod):
     """
 
     def __init__(self, k: int = 3) -> None:
-        super().__init__(
-            "Pixel-RR (CV lambda)", lambda: PixelRidge(alpha=self.alpha_, channels="shared")
-        )
+        super().__init__("pixel_rr_cv", lambda: PixelRidge(alpha=self.alpha_, channels="shared"))
         self.k = k
 
     def fit(
@@ -178,8 +197,8 @@ class PhotoPipelineRidge(ModelMethod):
     """
 
     def __init__(self, match_colours: bool = False) -> None:
-        name = "Pixel-RR (photo pipeline" + (" + colour match)" if match_colours else ")")
-        super().__init__(name, lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared"))
+        method_id = "pixel_rr_photo_colour" if match_colours else "pixel_rr_photo"
+        super().__init__(method_id, lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared"))
         self.match_colours = match_colours
 
     def fit(
@@ -228,8 +247,8 @@ class LumaKernelRidge:
     max_train : int, optional
         Fit on at most this many pairs (a fixed random subset, seed 0), bounding the
         O(N^3) solve per location.
-    name : str, optional
-        Label; ``"Pixel-KR (sigma=...)"`` by default.
+    id : str, optional
+        Key in records; ``"pixel_kr_sigma..."`` by default.
     """
 
     def __init__(
@@ -237,12 +256,12 @@ class LumaKernelRidge:
         sigma: float,
         alpha: float = PAPER_ALPHA,
         max_train: int | None = None,
-        name: str | None = None,
+        id: str | None = None,
     ) -> None:
         self.sigma = sigma
         self.alpha = alpha
         self.max_train = max_train
-        self.name = name or f"Pixel-KR (sigma={sigma:g})"
+        self.id = id or f"pixel_kr_sigma{sigma:g}"
 
     def fit(
         self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
@@ -323,7 +342,7 @@ class CompiledKernelRidge:
 
     def __init__(self, source: LumaKernelRidge) -> None:
         self.source = source
-        self.name = f"{source.name} (lookup table)"
+        self.id = f"{source.id}_lut"
 
     def fit(
         self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
@@ -395,11 +414,11 @@ def standard_methods(
     methods: list[Method] = [IdentityMethod(), MeanDifference()]
     if not quick:
         methods += [
-            ModelMethod("global ridge", lambda: GlobalRidge(alpha=PAPER_ALPHA)),
-            ModelMethod("MR (3x3)", lambda: MaskedRidge(alpha=PAPER_ALPHA, radius=1)),
+            ModelMethod("global_ridge", lambda: GlobalRidge(alpha=PAPER_ALPHA)),
+            ModelMethod("mr", lambda: MaskedRidge(alpha=PAPER_ALPHA, radius=1)),
         ]
     methods.append(
-        ModelMethod("Pixel-RR", lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared"))
+        ModelMethod("pixel_rr", lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared"))
     )
     if not quick:
         methods += [
@@ -407,7 +426,7 @@ def standard_methods(
             PhotoPipelineRidge(),
             PhotoPipelineRidge(match_colours=True),
         ]
-    kernel = LumaKernelRidge(sigma, max_train=kr_max_train, name="Pixel-KR")
+    kernel = LumaKernelRidge(sigma, max_train=kr_max_train, id="pixel_kr")
     methods += [kernel, CompiledKernelRidge(kernel)]
     if not quick:
         methods.append(CrossValidatedKernelRidge())

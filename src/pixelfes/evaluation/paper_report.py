@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pixelfes.evaluation import report
-from pixelfes.evaluation.claims import _is, claims
+from pixelfes.evaluation.claims import GAN_COUNT, MR_COUNT, _is, claims
+from pixelfes.evaluation.methods import label
 from pixelfes.evaluation.pairs import PairSet
 from pixelfes.evaluation.protocols import REAL_TARGET, Results
 from pixelfes.evaluation.wild import SigmaSweep
@@ -19,19 +20,19 @@ if TYPE_CHECKING:
 #: Short column labels for figures.
 SHORT = {
     "identity": "input",
-    "mean difference": "mean diff",
-    "global ridge": "global RR",
-    "MR (3x3)": "MR 3x3",
-    "Pixel-RR": "Pixel-RR",
-    "Pixel-RR (photo pipeline)": "RR photo",
-    "Pixel-KR": "Pixel-KR",
+    "mean_difference": "mean diff",
+    "global_ridge": "global RR",
+    "mr": "MR 3x3",
+    "pixel_rr": "Pixel-RR",
+    "pixel_rr_photo": "RR photo",
+    "pixel_kr": "Pixel-KR",
 }
 
 #: Table I of the paper (parameters at 128x128, N = 400).
 PAPER_COUNTS = {
-    "MR (3x3)": "16.2e4",
-    "Pixel-RR": "3.28e4",
-    "Pixel-KR": "655e4",
+    "mr": "16.2e4",
+    "pixel_rr": "3.28e4",
+    "pixel_kr": "655e4",
 }
 
 
@@ -102,15 +103,15 @@ def _table_one(results: Results, methods: Sequence[str]) -> str:
     size, n = 128 * 128, 400
     formula = {
         "identity": ("0", 0),
-        "mean difference": ("H W (per channel)", size),
-        "global ridge": ("(H W)^2", size * size),
-        "MR (3x3)": ("in-image 3x3 weights + bias", 162_308),
-        "Pixel-RR": ("2 H W", 2 * size),
-        "Pixel-RR (CV lambda)": ("2 H W", 2 * size),
-        "Pixel-RR (photo pipeline)": ("2 H W", 2 * size),
-        "Pixel-RR (photo pipeline + colour match)": ("2 H W", 2 * size),
-        "Pixel-KR": ("N H W (+ N H W stored inputs)", n * size),
-        "Pixel-KR (lookup table)": ("256 H W table entries", 256 * size),
+        "mean_difference": ("H W (per channel)", size),
+        "global_ridge": ("(H W)^2", size * size),
+        "mr": ("in-image 3x3 weights + bias", MR_COUNT),
+        "pixel_rr": ("2 H W", 2 * size),
+        "pixel_rr_cv": ("2 H W", 2 * size),
+        "pixel_rr_photo": ("2 H W", 2 * size),
+        "pixel_rr_photo_colour": ("2 H W", 2 * size),
+        "pixel_kr": ("N H W (+ N H W stored inputs)", n * size),
+        "pixel_kr_lut": ("256 H W table entries", 256 * size),
     }
     fitted = [r for r in results.timings if r["protocol"] == "wild" and r["train_set"] == "london"]
     measured = {r["method"]: r["n_parameters"] for r in fitted}
@@ -120,7 +121,7 @@ def _table_one(results: Results, methods: Sequence[str]) -> str:
         text, value = formula.get(m, ("", None))
         rows.append(
             [
-                m,
+                label(m),
                 text,
                 f"{value:.3g}" if value is not None else "–",
                 PAPER_COUNTS.get(m, "–"),
@@ -128,8 +129,8 @@ def _table_one(results: Results, methods: Sequence[str]) -> str:
             ]
         )
     rows += [
-        ["StarGAN (cited)", "generator", "–", "850e4", "not run"],
-        ["GANimation (cited)", "generator", "–", "850e4", "not run"],
+        ["StarGAN (cited)", "generator", "–", f"{GAN_COUNT / 1e4:.0f}e4", "not run"],
+        ["GANimation (cited)", "generator", "–", f"{GAN_COUNT / 1e4:.0f}e4", "not run"],
     ]
     return report.markdown_table(
         [
@@ -152,7 +153,7 @@ def _timing_table(results: Results, methods: Sequence[str], test_set: str) -> st
             continue
         rows.append(
             [
-                m,
+                label(m),
                 f"{np.mean([r['n_train'] for r in t]):.0f}",
                 f"{np.mean([r['fit_s'] for r in t]):.2f}",
                 f"{1000 * np.mean([r['predict_s_per_image'] for r in t]):.2f}",
@@ -272,7 +273,7 @@ def markdown(
                     and _is(protocol="cross", train_set=a, test_set=b, expression=e)(r)
                 ]
                 cells.append(f"{np.mean(v):.2f}" if v else "–")
-            body.append([m, *cells])
+            body.append([label(m), *cells])
         lines += [report.markdown_table(["method", *[c for c, _ in psnr_cols]], body), ""]
     lines += [
         "The classifier is reliable for happy and surprise and weak for anger, disgust and "
@@ -291,7 +292,7 @@ def markdown(
             for name in names:
                 r = next((x for x in wild_rows if x["method"] == m and x["image"] == name), None)
                 cells.append(f"{r['predicted']} ({r['p_target']:.2f})" if r else "–")
-            body.append([m, *cells])
+            body.append([label(m), *cells])
         lines += [
             "Predicted expression (probability of happy); the `identity` row is the input.",
             "",

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Label of the reference rows scoring the real target photos (the classifier's ceiling).
-REAL_TARGET = "real target"
+REAL_TARGET = "real_target"
 
 
 @dataclass
@@ -137,19 +137,19 @@ def evaluate_split(
         )
     for method in methods:
         if on_method is not None:
-            on_method(method.name)
+            on_method(method.id)
         outputs, fit_s, predict_s, n_params = _fit_predict(method, train, test)
         scores = scorer.score(
             outputs, test.T, test.expression, lpips_mask, identity_mask, target_key
         )
         for j, row in enumerate(base):
             results.records.append(
-                {**row, "method": method.name, **{k: _item(v[j]) for k, v in scores.items()}}
+                {**row, "method": method.id, **{k: _item(v[j]) for k, v in scores.items()}}
             )
         results.timings.append(
             {
                 **info,
-                "method": method.name,
+                "method": method.id,
                 "n_train": len(train),
                 "n_test": len(test),
                 "fit_s": fit_s,
@@ -159,7 +159,7 @@ def evaluate_split(
         )
         for j, i in enumerate(index):
             if int(i) in keep:
-                results.examples.setdefault((test.dataset, int(i)), {})[method.name] = outputs[j]
+                results.examples.setdefault((test.dataset, int(i)), {})[method.id] = outputs[j]
     return results
 
 

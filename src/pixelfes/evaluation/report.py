@@ -19,6 +19,7 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
+from pixelfes.evaluation.methods import label as method_label
 from pixelfes.evaluation.metrics import mean_ci
 
 #: Metric columns of the per-image records: (key, header, digits).
@@ -151,7 +152,7 @@ def metrics_table(
     body = []
     for method in methods:
         cells = [fmt_ci(stats[m].get(method), d) for m, _, d in metrics]
-        body.append([method, *cells, n_images[method]])
+        body.append([method_label(method), *cells, n_images[method]])
     return markdown_table(["method", *[h for _, h, _ in metrics], "images"], body)
 
 
@@ -172,8 +173,8 @@ def accuracy_table(
             ]
             values = [v for v in values if np.isfinite(v)]
             cells.append(f"{100 * np.mean(values):.0f}" if values else "–")
-        body.append([method, *cells])
-    return markdown_table(["method", *[label for label, _ in columns]], body)
+        body.append([method_label(method), *cells])
+    return markdown_table(["method", *[name for name, _ in columns]], body)
 
 
 # Figures -----------------------------------------------------------------------------------

@@ -96,12 +96,12 @@ def run_wild(
                     "subject": face.name,
                     "image": face.name,
                     "index": j,
-                    "method": method.name,
+                    "method": method.id,
                     **{k: _item(v[j]) for k, v in scores.items()},
                 }
             )
             results.examples[("wild", j)] = results.examples.get(("wild", j), {}) | {
-                method.name: outputs[j]
+                method.id: outputs[j]
             }
         results.timings.append(
             {
@@ -110,7 +110,7 @@ def run_wild(
                 "test_set": "wild",
                 "expression": train.expression,
                 "fold": 0,
-                "method": method.name,
+                "method": method.id,
                 "n_train": len(train),
                 "n_test": len(faces),
                 "fit_s": fit_s,
