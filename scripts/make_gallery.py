@@ -13,15 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from pixelfes.bundled import fit_bundled, recipe
 from pixelfes.config import data_root
 from pixelfes.data import find_pairs, load_pairs
-from pixelfes.editing import available_expressions, edit_image, load_model
+from pixelfes.editing import available_expressions, edit_image
 from pixelfes.exceptions import NoFaceError
-from pixelfes.faces import face_mask
 from pixelfes.figures import labelled_grid
 from pixelfes.imageio import read_image, write_image
-from pixelfes.models import PixelRidge
-from pixelfes.photometric import pooled_statistics
 
 WILD = ("astronaut.png", "grace_hopper.jpg", "lisa1.jpg", "zoom_30cm.jpg", "chelsea_cat.png")
 LONDON = ("005", "021", "064", "120")
@@ -59,21 +57,17 @@ def expression_rows(
 
 
 def held_out_happy(root: Path):
-    """A neutral->happy model like the bundled one, fitted without the gallery's subjects.
+    """The bundled neutral->happy recipe on all its pairs but the gallery's London subjects.
 
     The other expressions' models never saw London faces, so only this one needs refitting.
     """
     pairs = [
         p
-        for p in find_pairs("london", "neutral", "happy", root=root)
-        if p.subject.split(":")[-1] not in LONDON
+        for p in find_pairs(["london", "ckplus", "taiwanese"], "neutral", "happy", root=root)
+        if not (p.dataset == "london" and p.subject.split(":")[-1] in LONDON)
     ]
     aligned = load_pairs(pairs, size=128)
-    bundled = load_model("happy")
-    model = PixelRidge(**bundled.get_params()).fit(aligned.X, aligned.T)
-    mean, std = pooled_statistics(aligned.X, face_mask(aligned.X.shape[1]))
-    model.metadata_ = {"input_mean": mean.tolist(), "input_std": std.tolist()}
-    return model
+    return fit_bundled(aligned.X, aligned.T, *recipe("happy"))
 
 
 def main() -> None:

@@ -1,12 +1,14 @@
 """The bundled models: they load, their cards say what they must, their scores re-evaluate."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import pixelfes
+from pixelfes.bundled import fit_bundled, heldout_psnr
 from pixelfes.data import find_pairs, load_pairs
 from pixelfes.pretrained import bundled_models
-from pixelfes.training import train
 
 MODELS = bundled_models()
 
@@ -22,17 +24,37 @@ def test_all_expressions_are_bundled_and_small():
 def test_loads_and_card_matches_metadata(bundled):
     model = pixelfes.load_model(bundled.path)
     meta = model.metadata_
-    assert model.image_shape_ == (128, 128, 3) and model.n_parameters == 32_768
+    assert model.image_shape_ == (128, 128, 1) and model.n_parameters == 32_768
     assert (meta["source_expression"], meta["target_expression"]) == (
         bundled.source,
         bundled.target,
     )
     card = bundled.card()
     assert f"{meta['heldout_psnr']:.2f} dB" in card
-    assert f"alpha={model.alpha:g}" in card
+    assert f"alpha={meta['alpha']:g}" in card
+    assert f"strength {meta['consistency_strength']:g}" in card
     research_only = set(meta["datasets"]) != {"london"}
     assert ("Research use only" in card) == research_only
-    assert ("CC BY 4.0" in card) == (not research_only)
+    assert ("CC BY 4.0" in card) == ("london" in meta["datasets"])
+    if research_only:
+        assert "research use only" in card.lower() and "commercial" in card
+
+
+def test_default_happy_model_and_its_cc_by_variant():
+    default = pixelfes.load_model(bundled_models_by_name()["neutral-to-happy"].path)
+    clean = pixelfes.load_model(bundled_models_by_name()["neutral-to-happy-ccby"].path)
+    assert set(default.metadata_["datasets"]) == {"london", "ckplus", "taiwanese"}
+    assert clean.metadata_["datasets"] == ["london"]
+    from pixelfes.pretrained import find_bundled
+
+    assert find_bundled("happy").name == "neutral-to-happy"
+    assert pixelfes.editing.available_expressions() == sorted(
+        ["happy", "sad", "surprise", "anger", "disgust", "fear", "neutral"]
+    )
+
+
+def bundled_models_by_name():
+    return {m.name: m for m in MODELS}
 
 
 @pytest.mark.data
@@ -44,16 +66,38 @@ def test_card_scores_match_a_re_evaluation(shared_data, bundled):
     pairs = find_pairs(meta["datasets"], bundled.source, bundled.target, root=shared_data)
     aligned = load_pairs(pairs, size=128)
     assert len(aligned) == meta["n_pairs"]
-    report = train(
-        "pixel-rr",
+    psnr, floor, n_held = heldout_psnr(
         aligned.X,
         aligned.T,
-        aligned.subjects,
-        params={"alpha": model.alpha},
+        list(aligned.subjects),
+        meta["alpha"],
+        meta["consistency_strength"],
         seed=meta["split_seed"],
     )
-    assert report.heldout_psnr == pytest.approx(meta["heldout_psnr"], abs=0.01)
-    assert report.heldout_identity_psnr == pytest.approx(meta["heldout_identity_psnr"], abs=0.01)
-    # The bundled parameters are the refit on all pairs, stored as float16.
-    probe = aligned.X[:4]
-    np.testing.assert_allclose(model.predict(probe), report.model.predict(probe), atol=2e-2)
+    assert psnr == pytest.approx(meta["heldout_psnr"], abs=0.01)
+    assert floor == pytest.approx(meta["heldout_identity_psnr"], abs=0.01)
+    assert n_held == meta["heldout_subjects"]
+    # The bundled parameters are the recipe refitted on all pairs, stored as float16.
+    refit = fit_bundled(aligned.X, aligned.T, meta["alpha"], meta["consistency_strength"])
+    probe = aligned.X[:4, ..., :1]
+    np.testing.assert_allclose(model.predict(probe), refit.predict(probe), atol=2e-2)
+
+
+SCORES = Path(__file__).resolve().parents[1] / "docs" / "results" / "lodo_scores.csv.gz"
+
+
+@pytest.mark.skipif(not SCORES.is_file(), reason="no stored leave-one-dataset-out scores")
+@pytest.mark.parametrize("bundled", [m for m in MODELS if m.source == "neutral" and not m.variant])
+def test_card_quotes_the_stored_leave_one_dataset_out_scores(bundled):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "build_pretrained", SCORES.parents[2] / "scripts" / "build_pretrained.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lines = module.lodo_lines(SCORES, bundled.target)
+    assert len(lines) >= 4  # header, rule, and one row per held-out set (two or more)
+    card = bundled.card()
+    for line in lines:
+        assert line in card

@@ -84,13 +84,51 @@ def fit_bundled(
     return model
 
 
-#: (alpha, consistency strength) of each bundled neutral->expression model, chosen by the
-#: leave-one-dataset-out score (``scripts/choose_recipe.py``; the measurement is in
-#: docs/models.md). Expressions not listed use :data:`DEFAULT_RECIPE`.
-RECIPES: dict[str, tuple[float, float]] = {}
+#: (alpha, consistency strength) of each bundled model, by target expression, chosen by
+#: the leave-one-dataset-out score (``scripts/choose_recipe.py``, its output in
+#: docs/results/recipe_choice.tsv). happy -> neutral has no held-out real targets of its
+#: own in the chooser and takes happy's recipe.
+RECIPES: dict[str, tuple[float, float]] = {
+    "happy": (4.0, 0.0),
+    "neutral": (4.0, 0.0),
+    "surprise": (0.4, 0.0),
+    "sad": (0.4, 0.0),
+    "fear": (4.0, 0.25),
+    "anger": (4.0, 0.0),
+    "disgust": (4.0, 0.0),
+}
 DEFAULT_RECIPE = (0.4, 0.0)
 
 
 def recipe(expression: str) -> tuple[float, float]:
     """The (alpha, strength) the bundled model for ``expression`` is fitted with."""
     return RECIPES.get(expression, DEFAULT_RECIPE)
+
+
+def heldout_psnr(
+    X: np.ndarray,
+    T: np.ndarray,
+    subjects: list[str],
+    alpha: float,
+    strength: float,
+    test_size: float = 0.2,
+    seed: int = 0,
+) -> tuple[float, float, int]:
+    """Held-out PSNR of the recipe on a subject-disjoint split, as the model cards report it.
+
+    Returns
+    -------
+    (recipe PSNR, unchanged-input PSNR, held-out subjects)
+        Mean PSNR (dB) over the held-out pairs, scored on the luma with the recipe applied
+        through :func:`pixelfes.editing.synthesize`.
+    """
+    from pixelfes.data import subject_train_test_split
+    from pixelfes.editing import synthesize
+    from pixelfes.evaluation.metrics import batch_psnr
+
+    train, test = subject_train_test_split(subjects, test_size=test_size, seed=seed)
+    model = fit_bundled(X[train], T[train], alpha, strength)
+    x, t = to_luma(X[test]), to_luma(T[test])
+    out = synthesize(model, x, 1.0, luma=True)
+    held = {subjects[i] for i in test}
+    return float(batch_psnr(out, t).mean()), float(batch_psnr(x, t).mean()), len(held)

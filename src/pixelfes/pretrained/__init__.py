@@ -1,5 +1,9 @@
 """The pretrained models bundled with pixelfes, one ``<source>-to-<target>.npz`` each with its card.
 
+A variant of a model carries a suffix, ``<source>-to-<target>-<variant>.npz`` (e.g.
+``neutral-to-happy-ccby``, trained on CC BY data alone); a bare expression picks the
+model without a suffix.
+
 Each model file carries its expressions in its metadata (``source_expression`` and
 ``target_expression``); the card ``<name>.md`` beside it says how it was trained and scored.
 """
@@ -21,6 +25,7 @@ class BundledModel:
     source: str
     target: str
     path: Path
+    variant: str = ""
 
     @property
     def card_path(self) -> Path:
@@ -35,8 +40,9 @@ def bundled_models() -> list[BundledModel]:
     """List the bundled models, sorted by name; the names read ``<source>-to-<target>``."""
     models = []
     for path in sorted(PACKAGE_DIR.glob("*-to-*.npz")):
-        source, target = path.stem.split("-to-", 1)
-        models.append(BundledModel(path.stem, source, target, path))
+        source, rest = path.stem.split("-to-", 1)
+        target, _, variant = rest.partition("-")
+        models.append(BundledModel(path.stem, source, target, path, variant))
     return models
 
 
@@ -51,6 +57,8 @@ def find_bundled(name: str) -> BundledModel | None:
         if name == model.name:
             return model
     for model in models:
+        if model.variant:
+            continue
         if model.target == name and (model.source == "neutral" or name == "neutral"):
             return model
     return None
