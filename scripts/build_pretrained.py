@@ -181,8 +181,8 @@ def model_card(name, metadata, path: Path, n_skipped: int, lodo_rows: list[str])
     return f"""# {name}
 
 Turns the expression of a face from {source} to {target}: Pixel-RR, one weight and one
-bias per pixel location, fitted on the luma of 128x128 aligned crops; the photo pipeline adds the luma
-change to R, G and B alike. {use}
+bias per pixel location, fitted on the luma of 128x128 aligned crops; the photo pipeline
+adds the luma change to R, G and B alike. {use}
 
 | | |
 |---|---|

@@ -20,19 +20,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from pixelfes.colour import to_gray
 from pixelfes.models import PixelRidge
-from pixelfes.photometric import BT601_LUMA
 
 __all__ = ["RECIPES", "consistency_gain", "fit_bundled", "recipe", "to_luma"]
 
 
 def to_luma(images: np.ndarray) -> np.ndarray:
     """(N, H, W, 3) uint8 -> (N, H, W, 1) uint8 BT.601 luma; one channel unchanged."""
-    images = np.asarray(images)
-    if images.shape[-1] == 1:
-        return images
-    y = images.astype(np.float32) @ np.asarray(BT601_LUMA, np.float32)
-    return np.clip(np.rint(y), 0, 255).astype(np.uint8)[..., None]
+    return to_gray(np.asarray(images))
 
 
 def consistency_gain(X: np.ndarray, T: np.ndarray, smooth: float = 2.0) -> np.ndarray:
@@ -124,7 +120,7 @@ def heldout_psnr(
     """
     from pixelfes.data import subject_train_test_split
     from pixelfes.editing import synthesize
-    from pixelfes.evaluation.metrics import batch_psnr
+    from pixelfes.metrics import batch_psnr
 
     train, test = subject_train_test_split(subjects, test_size=test_size, seed=seed)
     model = fit_bundled(X[train], T[train], alpha, strength)

@@ -21,9 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pixelfes.colour import BT601_LUMA
 from pixelfes.evaluation._common import missing, to_float
 from pixelfes.evaluation.classifier import EXPRESSIONS, _interpreter_class
-from pixelfes.colour import BT601_LUMA
 
 __all__ = ["FacexClassifier"]
 

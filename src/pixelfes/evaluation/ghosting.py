@@ -18,8 +18,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pixelfes.evaluation._common import as_float_batch
 from pixelfes.colour import BT601_LUMA
+from pixelfes.evaluation._common import as_float_batch
 
 __all__ = ["edge_magnitude", "ghost_edges", "ghost_map"]
 

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from pixelfes.bundled import fit_bundled
-from pixelfes.evaluation.judges import Judges
 from pixelfes.colour import to_gray as luma
 from pixelfes.colour import to_unit
+from pixelfes.evaluation.judges import Judges
 from pixelfes.evaluation.methods import PAPER_ALPHA, LumaKernelRidge, paper_sigma
 from pixelfes.evaluation.protocols import PairSet
 
