@@ -131,9 +131,10 @@ def model_card(name, metadata, path: Path, n_skipped: int, lodo_rows: list[str])
     source, target = metadata["source_expression"], metadata["target_expression"]
     datasets = metadata["datasets"]
     research_only = any(d != "london" for d in datasets)
+    clean = "`neutral-to-happy-ccby` does this on CC BY data alone. " if target == "happy" else ""
     use = (
-        "**Research use only**: it is derived from research-only datasets (CK+, Taiwanese); "
-        "do not use it commercially. `neutral-to-happy-ccby` is trained on CC BY data alone."
+        f"{clean}**Research use only**: derived from research-only datasets (CK+, Taiwanese); "
+        "no commercial use."
         if research_only
         else "Free to use and redistribute with attribution of the London set (CC BY 4.0)."
     )
