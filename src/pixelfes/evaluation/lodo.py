@@ -35,6 +35,8 @@ DATASETS = ("london", "ckplus", "taiwanese")
 REAL_TARGET = "real_target"
 #: Method id of the unedited input (the floor).
 INPUT = "input"
+#: Pixel-KR's training subset (its exact fit is O(N^3) per pixel).
+KR_MAX_TRAIN = 100
 
 
 def pool(sets: Sequence[PairSet]) -> PairSet:
@@ -184,7 +186,10 @@ def _kernel_fit(expression: str, max_train: int) -> Callable[[np.ndarray, np.nda
 
 
 def methods(
-    expression: str, bundled_alpha: float, bundled_strength: float, kr_max_train: int = 100
+    expression: str,
+    bundled_alpha: float,
+    bundled_strength: float,
+    kr_max_train: int = KR_MAX_TRAIN,
 ) -> list[LumaMethod]:
     """The compared methods: the bundled recipe, Pixel-RR, MR and Pixel-KR (paper settings).
 

@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from pixelfes.evaluation.ghosting import TOLERANCE
 from pixelfes.evaluation.judges import CLASSIFIERS
-from pixelfes.evaluation.lodo import DATASETS, INPUT, REAL_TARGET
+from pixelfes.evaluation.lodo import DATASETS, INPUT, KR_MAX_TRAIN, REAL_TARGET
+from pixelfes.evaluation.methods import PAPER_ALPHA, paper_sigma
 from pixelfes.evaluation.report import markdown_table
 
 #: Display name of each method id, in table order.
@@ -175,6 +177,16 @@ def targets(records: Sequence[dict[str, Any]], method: str = "bundled") -> list[
     return lines
 
 
+def _per_subject(records: Sequence[dict[str, Any]]) -> int:
+    """The largest number of scored pairs of one held-out person in one split."""
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for r in records:
+        if r["method"] == INPUT:
+            key = (r["expression"], r["held_out"], r["subject"], r["method"])
+            counts[key] = counts.get(key, 0) + 1
+    return max(counts.values(), default=0)
+
+
 def headline_markdown(records: Sequence[dict[str, Any]], figures: Sequence[str] = ()) -> str:
     """The headline section of ``results.md`` from the stored per-image records."""
     if not records:
@@ -191,9 +203,12 @@ def headline_markdown(records: Sequence[dict[str, Any]], figures: Sequence[str] 
         "models (`pixelfes.bundled.fit_bundled`, the alpha and consistency gain of "
         "`scripts/build_pretrained.py`) fitted on the other sets; the bundled files "
         "themselves are fitted on every set, so they cannot be tested on a held-out one. "
-        "Pixel-RR and MR use the paper's lambda 0.4; Pixel-KR the paper's sigma (3 happy, 10 "
-        "others), fitted on a fixed random subset of 100 training pairs (its exact fit is "
+        f"Pixel-RR and MR use the paper's lambda {PAPER_ALPHA:g}; Pixel-KR the paper's sigma "
+        f"({paper_sigma('happy'):g} happy, {paper_sigma('sad'):g} others), fitted on a fixed "
+        f"random subset of {KR_MAX_TRAIN} training pairs (its exact fit is "
         "O(N^3) per pixel).",
+        f"- Every pair of the training sets is used; at most {_per_subject(records)} pairs of "
+        "each held-out person are scored (the Taiwanese set has up to 9 per person).",
         "- All methods are fitted on the luma (BT.601) of the pooled training pairs (CK+ is "
         "grayscale); a colour test face gets the luma change added to R, G and B, as the "
         "photo pipeline does.",
@@ -206,7 +221,8 @@ def headline_markdown(records: Sequence[dict[str, Any]], figures: Sequence[str] 
         "judge classifies as the target *and* that keep their identity, mean of the two "
         "judges, over the same rate of the real targets. PSNR, SSIM, LPIPS (AlexNet): against "
         "the real target. `ghost edges`: mean gradient magnitude (grey levels) of the output "
-        "inside the face that neither the input nor the real target has within 2 pixels "
+        "inside the face that neither the input nor the real target has within "
+        f"{TOLERANCE} pixels "
         "(`pixelfes.evaluation.ghosting`; 0 for the input and the target by construction).",
         "",
         headline_table(records),
@@ -216,6 +232,15 @@ def headline_markdown(records: Sequence[dict[str, Any]], figures: Sequence[str] 
         *targets(records),
         "",
     ]
+    if figures:
+        lines += [
+            "### Faces",
+            "",
+            "Held-out faces (rows, spread over the set) through each method (columns). Only "
+            "London grids are published (CC BY 4.0); CK+ and Taiwanese images may not be "
+            "redistributed, so their grids are written with `--private-figures DIR` only.",
+            "",
+        ]
     for figure in figures:
         lines += [f"![leave-one-dataset-out faces]({figure})", ""]
     return "\n".join(lines) + "\n"

@@ -60,7 +60,7 @@ class LodoSettings:
 
     expressions: tuple[str, ...] = EXPRESSIONS
     max_test_per_subject: int | None = 2
-    kr_max_train: int = 100
+    kr_max_train: int = lodo.KR_MAX_TRAIN
     max_test: int | None = None
 
     @classmethod
