@@ -139,10 +139,16 @@ def model_card(name, metadata, path: Path, n_skipped: int, lodo_rows: list[str])
         else "Free to use and redistribute with attribution of the London set (CC BY 4.0)."
     )
     terms = "\n".join(f"- {TERMS[d]}" for d in datasets)
+    strength = metadata["consistency_strength"]
+    gain = (
+        ", its change scaled down where the training pairs change inconsistently "
+        f"(consistency gain, strength {strength:g}, `pixelfes.bundled`)"
+        if strength > 0
+        else f"; consistency gain off (strength {strength:g}, `pixelfes.bundled`)"
+    )
     model_text = (
-        f'`PixelRidge(alpha={metadata["alpha"]:g}, channels="shared")` (Eq. 3-6 of the paper), '
-        "its change limited to where the training pairs change consistently (strength "
-        f"{metadata['consistency_strength']:g}, `pixelfes.bundled`)"
+        f'`PixelRidge(alpha={metadata["alpha"]:g}, channels="shared")` (Eq. 3-6 of the paper)'
+        + gain
     )
     pairs_text = (
         f"{metadata['n_pairs']} from {metadata['n_subjects']} subjects ({', '.join(datasets)}); "
@@ -174,6 +180,7 @@ def model_card(name, metadata, path: Path, n_skipped: int, lodo_rows: list[str])
                 "",
                 *lodo_rows,
                 "",
+                "",
             ]
         )
         if lodo_rows
@@ -201,9 +208,11 @@ adds the luma change to R, G and B alike. {use}
 
 {lodo}## Use and limits
 - Input: any photo; pixelfes detects, aligns, edits the luma and pastes back each face.
-- A per-pixel model adds the average change of its training faces where they change
-  alike: expressions stay mild (no mouth opens, no lip moves), and faces unlike the
-  training faces may still show faint ghost contours.
+- A per-pixel model adds the average change of its training faces at fixed places of the
+  aligned face: it cannot move a lip. On faces unlike the training faces it can lay an
+  average face over the person: ghost contours (a second brow, a doubled lip line), grey
+  irises, and a lost identity on some faces (the identity column above; docs/results.md,
+  docs/models.md).
 - Regenerate with `python scripts/build_pretrained.py` (needs the shared datasets).
 """
 
