@@ -11,7 +11,7 @@ subject's held-out happy face at each sigma (model fitted on every other pair).
     OPENBLAS_NUM_THREADS=1 .venv/bin/python scripts/sigma_curve.py
 
 writes docs/results/sigma_cv.csv and docs/figures/results_sigma_cv.png and prints the
-markdown section of docs/results.md.
+markdown table of docs/results-sigma-cv.md.
 """
 
 from __future__ import annotations

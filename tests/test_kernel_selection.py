@@ -65,14 +65,11 @@ def test_evaluation_method_chooses_on_training_subjects_only():
 
     X, T, subjects = pairs(n=30, seed=5)
     method = CrossValidatedKernelRidge(k=3)
-    method.subjects = subjects
-    method.fit(X, T)
+    method.fit(X, T, groups=subjects)
     assert method.sigma in KERNEL_GRID["sigma"] and method.alpha in KERNEL_GRID["alpha"]
     assert method.n_train_ == 30  # no cap on the training pairs
     out = method.predict(X[:2])
     assert out.shape == X[:2].shape and out.dtype == np.float32
-    names = [m.name for m in standard_methods("happy")]
-    assert "Pixel-KR (CV sigma, lambda)" in names
-    assert "Pixel-KR (CV sigma, lambda)" not in [
-        m.name for m in standard_methods("happy", quick=True)
-    ]
+    ids = [m.id for m in standard_methods("happy")]
+    assert "pixel_kr_cv" in ids
+    assert "pixel_kr_cv" not in [m.id for m in standard_methods("happy", quick=True)]

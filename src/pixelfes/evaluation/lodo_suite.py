@@ -173,7 +173,8 @@ def write_results_md(out: Path) -> Path:
             "The headline below is rendered from `results/lodo_scores.csv.gz` alone "
             "(`pixelfes evaluate --report-only` regenerates it). The paper's protocols "
             "(within-dataset k-fold, pairwise cross-dataset, sigma sweep): "
-            "[results-paper.md](results-paper.md).",
+            "[results-paper.md](results-paper.md); Pixel-KR's sigma curve with CV lambda: "
+            "[results-sigma-cv.md](results-sigma-cv.md).",
             "",
             headline_markdown(records, figures),
         ]

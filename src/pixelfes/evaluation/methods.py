@@ -38,6 +38,7 @@ LABELS = {
     "pixel_rr_photo_colour": "Pixel-RR (photo pipeline + colour match)",
     "pixel_kr": "Pixel-KR",
     "pixel_kr_lut": "Pixel-KR (lookup table)",
+    "pixel_kr_cv": "Pixel-KR (CV sigma, lambda)",
 }
 
 
@@ -307,7 +308,7 @@ class CrossValidatedKernelRidge(LumaKernelRidge):
     """
 
     def __init__(self, k: int = 3) -> None:
-        super().__init__(sigma=1.0, name="Pixel-KR (CV sigma, lambda)")
+        super().__init__(sigma=1.0, id="pixel_kr_cv")
         self.k = k
 
     def fit(

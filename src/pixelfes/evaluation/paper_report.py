@@ -338,4 +338,9 @@ def markdown(
         "",
     ]
     lines += claims(settings, results, methods)
+    lines += [
+        "Pixel-KR's sigma curve with sigma and lambda chosen by cross-validation on all "
+        "pairs (`scripts/sigma_curve.py`): [results-sigma-cv.md](results-sigma-cv.md).",
+        "",
+    ]
     return "\n".join(lines) + "\n"

@@ -50,7 +50,7 @@ class Results:
     timings : list of dict
         One row per (protocol run, fold, method): fit and predict seconds, parameters.
     examples : dict
-        ``(test_set, index) -> {method name: output}`` kept for figures.
+        ``(test_set, index) -> {method id: output}`` kept for figures.
     skipped : list of str
         Inputs that could not be evaluated, with the reason.
     """
