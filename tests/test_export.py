@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from pixelfes.cli import main
+from pixelfes.editing import load_model
 from pixelfes.exceptions import NotFittedError
 from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
 
@@ -84,11 +85,10 @@ def test_cli_export_runs_elsewhere(tmp_path):
     bundled = CliRunner().invoke(main, ["export", "happy", "-o", str(tmp_path / "happy.onnx")])
     assert bundled.exit_code == 0, bundled.output
     proto = onnx.load(str(tmp_path / "happy.onnx"))
-    assert [d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim][1:] == [
-        128,
-        128,
-        3,
-    ]
+    # the bundled models are fitted on the luma: one channel (the photo pipeline adds the
+    # luma change to R, G and B)
+    expected = list(load_model("happy").image_shape_)
+    assert [d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim][1:] == expected
 
 
 def test_unsupported_and_unfitted_models():
