@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from pixelfes.evaluation import report
+from pixelfes.evaluation.catalog import standard_methods
 from pixelfes.evaluation.methods import (
     CompiledKernelRidge,
     IdentityMethod,
@@ -17,7 +18,6 @@ from pixelfes.evaluation.methods import (
     MeanDifference,
     Method,
     luma,
-    standard_methods,
 )
 from pixelfes.evaluation.protocols import REAL_TARGET, PairSet, Scorer, first_per_subject, run_kfold
 

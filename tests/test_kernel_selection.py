@@ -60,7 +60,8 @@ def test_refuses_float_inputs():
 
 
 def test_evaluation_method_chooses_on_training_subjects_only():
-    from pixelfes.evaluation.methods import CrossValidatedKernelRidge, standard_methods
+    from pixelfes.evaluation.catalog import standard_methods
+    from pixelfes.evaluation.methods import CrossValidatedKernelRidge
     from pixelfes.kernel_selection import KERNEL_GRID
 
     X, T, subjects = pairs(n=30, seed=5)

@@ -19,7 +19,7 @@ import numpy as np
 
 from pixelfes.colour import to_gray as luma
 from pixelfes.colour import to_unit
-from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
+from pixelfes.models import PixelKernelRidge, PixelRidge
 
 #: The paper's ridge penalty (lambda).
 PAPER_ALPHA = 0.4
@@ -395,40 +395,3 @@ def _check_pair(X: np.ndarray, T: np.ndarray) -> None:
 def paper_sigma(target: str) -> float:
     """The paper's Pixel-KR width: 3 for neutral->happy, 10 for the other expressions."""
     return 3.0 if target == "happy" else 10.0
-
-
-def standard_methods(
-    target: str, *, quick: bool = False, kr_max_train: int | None = 120
-) -> list[Method]:
-    """The compared methods with the paper's hyper-parameters (lambda 0.4, paper sigma).
-
-    Parameters
-    ----------
-    target : str
-        Target expression (selects the kernel width).
-    quick : bool
-        Leave out the slow or redundant ones (global ridge, MR, CV lambda).
-    kr_max_train : int, optional
-        Cap on Pixel-KR training pairs.
-    """
-    sigma = paper_sigma(target)
-    methods: list[Method] = [IdentityMethod(), MeanDifference()]
-    if not quick:
-        methods += [
-            ModelMethod("global_ridge", lambda: GlobalRidge(alpha=PAPER_ALPHA)),
-            ModelMethod("mr", lambda: MaskedRidge(alpha=PAPER_ALPHA, radius=1)),
-        ]
-    methods.append(
-        ModelMethod("pixel_rr", lambda: PixelRidge(alpha=PAPER_ALPHA, channels="shared"))
-    )
-    if not quick:
-        methods += [
-            CrossValidatedPixelRidge(),
-            PhotoPipelineRidge(),
-            PhotoPipelineRidge(match_colours=True),
-        ]
-    kernel = LumaKernelRidge(sigma, max_train=kr_max_train, id="pixel_kr")
-    methods += [kernel, CompiledKernelRidge(kernel)]
-    if not quick:
-        methods.append(CrossValidatedKernelRidge())
-    return methods

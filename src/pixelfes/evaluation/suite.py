@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from pixelfes.evaluation import report
-from pixelfes.evaluation.methods import Method, standard_methods
+from pixelfes.evaluation.catalog import standard_methods
+from pixelfes.evaluation.methods import Method
 from pixelfes.evaluation.pairs import PairSet, load_set
 from pixelfes.evaluation.paper_report import (
     _method_order,
