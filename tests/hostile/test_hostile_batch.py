@@ -187,7 +187,12 @@ def test_signals_remove_temporaries_and_workers_die_with_the_parent(tmp_path, si
     script.write_text(_SLOW_BATCH)
     out = tmp_path / "out"
     out.mkdir()
-    process = subprocess.Popen([sys.executable, str(script), str(out), str(n_jobs)])
+    # A runner started in the background ignores SIGINT, and children inherit that: restore
+    # the default so the script sees Ctrl+C as a user's terminal would send it.
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(out), str(n_jobs)],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 60
     while len(list(out.iterdir())) < n_jobs:
         assert time.monotonic() < deadline and process.poll() is None
