@@ -1,0 +1,225 @@
+"""StarGAN and GANimation baselines on tiny tensors: shapes, sizes, losses, checkpoints."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip(
+    "torch", reason='the GAN baselines need PyTorch: pip install -e ".[gan]"'
+)
+
+from pixelfes.baselines import (  # noqa: E402
+    GANimationGenerator,
+    StarDiscriminator,
+    StarGenerator,
+    count_parameters,
+)
+from pixelfes.baselines.checkpoint import load_checkpoint  # noqa: E402
+from pixelfes.baselines.losses import (  # noqa: E402
+    discriminator_losses,
+    generator_losses,
+    total_variation,
+)
+from pixelfes.baselines.pool import DOMAINS  # noqa: E402
+from pixelfes.baselines.stargan import tile_labels  # noqa: E402
+from pixelfes.baselines.train import TrainConfig, Trainer  # noqa: E402
+
+TINY = {"image_size": 16, "conv_dim": 4, "n_residual": 1, "d_conv_dim": 4, "d_layers": 2}
+
+
+def tiny_data(n: int = 12, size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    labels = np.arange(n) % 3  # neutral, happy, sad
+    return images, labels
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# -- architecture -------------------------------------------------------------------
+
+
+def test_published_parameter_counts_at_128():
+    """The published generators: StarGAN with CelebA's 5 domains 8,430,528 (8.43M), GANimation
+    with 17 action units 8,471,296 (~8.5M); the critic with 5 domains at 128x128 44.76M."""
+    assert count_parameters(StarGenerator(c_dim=5)) == 8_430_528
+    assert count_parameters(GANimationGenerator(c_dim=17)) == 8_471_296
+    assert count_parameters(StarDiscriminator(128, c_dim=5)) == 44_762_048
+    # Our vocabulary: two more label channels in the first 7x7 convolution (2 * 64 * 49).
+    assert count_parameters(StarGenerator(c_dim=len(DOMAINS))) == 8_430_528 + 2 * 64 * 49
+
+
+@pytest.mark.parametrize("kind", [StarGenerator, GANimationGenerator])
+def test_generator_shapes(kind):
+    g = kind(c_dim=4, conv_dim=4, n_residual=1)
+    x = torch.rand(2, 3, 16, 24) * 2 - 1
+    y = g(x, torch.eye(4)[[0, 3]])
+    assert y.shape == x.shape
+    assert y.abs().max() <= 1.0
+
+
+def test_ganimation_attention_one_keeps_the_input():
+    g = GANimationGenerator(c_dim=3, conv_dim=4, n_residual=1)
+    x = torch.rand(2, 3, 8, 8)
+    colour, attention = g.masks(x, torch.eye(3)[[0, 1]])
+    assert colour.shape == x.shape and attention.shape == (2, 1, 8, 8)
+    assert torch.equal(g.compose(x, colour, torch.ones_like(attention)), x)
+    assert torch.equal(g.compose(x, colour, torch.zeros_like(attention)), colour)
+
+
+def test_discriminator_shapes_and_size_check():
+    d = StarDiscriminator(image_size=32, c_dim=5, conv_dim=4, n_layers=3)
+    scores, logits = d(torch.zeros(3, 3, 32, 32))
+    assert scores.shape == (3, 1, 4, 4) and logits.shape == (3, 5)
+    with pytest.raises(ValueError, match="divisible"):
+        StarDiscriminator(image_size=40, n_layers=4)
+
+
+def test_labels_become_constant_channels():
+    x = torch.zeros(2, 3, 4, 5)
+    c = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    tiled = tile_labels(x, c)
+    assert tiled.shape == (2, 5, 4, 5)
+    assert torch.equal(tiled[0, 3:], torch.stack([torch.zeros(4, 5), torch.ones(4, 5)]))
+    assert torch.equal(tiled[1, 3:], torch.stack([torch.ones(4, 5), torch.zeros(4, 5)]))
+    with pytest.raises(ValueError, match="labels"):
+        tile_labels(x, c[:1])
+
+
+def test_label_changes_the_output():
+    """The generator reads the label: two domains give different outputs for one image."""
+    torch.manual_seed(0)
+    g = StarGenerator(c_dim=3, conv_dim=4, n_residual=1)
+    x = torch.rand(1, 3, 8, 8)
+    assert not torch.allclose(g(x, torch.eye(3)[[1]]), g(x, torch.eye(3)[[2]]))
+
+
+def test_total_variation_reference():
+    mask = torch.tensor([[[[0.0, 1.0], [1.0, 3.0]]]])
+    # horizontal: (1-0)^2 + (3-1)^2, vertical: (1-0)^2 + (3-1)^2
+    assert float(total_variation(mask)) == pytest.approx(10.0)
+
+
+# -- losses -------------------------------------------------------------------------
+
+
+def _fixed(model: str):
+    torch.manual_seed(0)
+    config = TrainConfig(model=model, c_dim=3, batch_size=4, **TINY)
+    trainer = Trainer(config, *tiny_data())
+    return trainer, trainer.draw(0)
+
+
+@pytest.mark.parametrize("model", ["stargan", "ganimation"])
+@pytest.mark.parametrize("side", ["d", "g"])
+def test_one_step_lowers_each_loss_term(model, side):
+    """Descending one term alone on a fixed batch lowers that term (and the total)."""
+    trainer, (x, label, target, alpha) = _fixed(model)
+
+    def terms(g, d):
+        if side == "d":
+            return discriminator_losses(g, d, x, label, target, alpha)
+        return generator_losses(g, d, x, label, target)
+
+    names = list(terms(trainer.generator, trainer.discriminator))
+    if model == "ganimation" and side == "g":
+        assert {"mask", "smooth"} <= set(names)
+    for name in names:
+        g, d = copy.deepcopy(trainer.generator), copy.deepcopy(trainer.discriminator)
+        net = d if side == "d" else g
+        optimiser = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.5, 0.999))
+        before = terms(g, d)[name]
+        optimiser.zero_grad()
+        before.backward()
+        optimiser.step()
+        after = terms(g, d)[name].detach()
+        assert float(after) < float(before.detach()), f"{model} {side}_{name}: {before} -> {after}"
+
+
+def test_classification_targets_are_the_drawn_labels():
+    """The critic's classifier is trained on the real labels, the generator's on the targets."""
+    trainer, (x, label, target, alpha) = _fixed("stargan")
+    g, d = trainer.generator, trainer.discriminator
+    expected = torch.nn.functional.cross_entropy(d(x)[1], label)
+    assert torch.equal(discriminator_losses(g, d, x, label, target, alpha)["cls"], expected)
+    fake = g(x, torch.nn.functional.one_hot(target, 3).float())
+    expected = torch.nn.functional.cross_entropy(d(fake)[1], target)
+    assert torch.allclose(generator_losses(g, d, x, label, target)["cls"], expected)
+
+
+# -- training schedule and checkpoints ----------------------------------------------
+
+
+def test_draws_follow_the_labels_and_the_seed():
+    images, labels = tiny_data()
+    trainer = Trainer(TrainConfig(c_dim=3, batch_size=6, **TINY), images, labels)
+    x, label, target, _ = trainer.draw(7)
+    # each drawn image carries its own label
+    pool = trainer.images.float() / 127.5 - 1
+    for xi, li in zip(x, label, strict=True):
+        row = np.flatnonzero((pool == xi.permute(1, 2, 0)).all(dim=(1, 2, 3)).numpy())
+        assert labels[row[0]] == int(li)
+    assert set(target.tolist()) <= {0, 1, 2}
+    assert all(
+        torch.equal(a, b) for a, b in zip(trainer.draw(7), (x, label, target, _), strict=True)
+    )
+    assert not torch.equal(trainer.draw(8)[0], x)
+
+
+def test_generator_updates_every_n_critic():
+    trainer, _ = _fixed("stargan")
+    logs = [trainer.train_step() for _ in range(5)]
+    assert ["g_total" in log for log in logs] == [False] * 4 + [True]
+
+
+@pytest.mark.parametrize("model", ["stargan", "ganimation"])
+def test_resume_gives_the_same_next_step(model, tmp_path):
+    """Save after 5 iterations, resume in a fresh trainer: iteration 6 matches bit for bit."""
+    images, labels = tiny_data()
+    config = TrainConfig(model=model, c_dim=3, batch_size=4, n_critic=2, **TINY)
+    straight = Trainer(config, images, labels)
+    for _ in range(5):
+        straight.train_step()
+    path = tmp_path / "gan.pt"
+    straight.save(path)
+    expected = straight.train_step()
+
+    resumed = Trainer.resume(path, images, labels)
+    assert resumed.step == 5 and resumed.config == config
+    got = resumed.train_step()
+    assert got == expected
+    for a, b in zip(resumed.generator.parameters(), straight.generator.parameters(), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(
+        resumed.discriminator.parameters(), straight.discriminator.parameters(), strict=True
+    ):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_refuses_foreign_files(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, path)
+    with pytest.raises(ValueError, match="not a pixelfes GAN checkpoint"):
+        load_checkpoint(path)
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+
+
+def test_trainer_rejects_bad_input():
+    images, labels = tiny_data()
+    with pytest.raises(ValueError, match="uint8"):
+        Trainer(TrainConfig(c_dim=3, **TINY), images.astype(np.float32), labels)
+    with pytest.raises(ValueError, match="labels"):
+        Trainer(TrainConfig(c_dim=2, **TINY), images, labels)
+    with pytest.raises(ValueError, match="model"):
+        TrainConfig(model="cyclegan")
