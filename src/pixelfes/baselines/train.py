@@ -102,10 +102,18 @@ class Trainer:
         Domain index of each face; target domains are drawn among the labels present.
     device : str
         ``"cpu"`` or ``"cuda"``; the schedule is identical on both.
+    meta : dict, optional
+        Plain values (str, int, float, lists of them) saved with the checkpoint, e.g. which
+        data the run trains on.
     """
 
     def __init__(
-        self, config: TrainConfig, images: np.ndarray, labels: np.ndarray, device: str = "cpu"
+        self,
+        config: TrainConfig,
+        images: np.ndarray,
+        labels: np.ndarray,
+        device: str = "cpu",
+        meta: dict[str, Any] | None = None,
     ) -> None:
         images = np.asarray(images)
         size = config.image_size
@@ -129,6 +137,7 @@ class Trainer:
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), config.lr_d, betas=betas)
+        self.meta = dict(meta or {})
         self.step = 0
 
     def draw(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -178,6 +187,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "rng": torch.get_rng_state(),
+            "meta": self.meta,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -187,6 +197,7 @@ class Trainer:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         torch.set_rng_state(state["rng"].cpu())
+        self.meta = dict(state.get("meta", {}))
         self.step = int(state["step"])
 
     def save(self, path: str | Path) -> None:

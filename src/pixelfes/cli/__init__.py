@@ -1,4 +1,5 @@
-"""The ``pixelfes`` command line: edit, demo, faces, models, train, evaluate, export, serve."""
+"""The ``pixelfes`` command line: edit, demo, faces, models, train, train-gan, evaluate, export,
+serve."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pixelfes.cli.faces import faces_command
 from pixelfes.cli.models import models
 from pixelfes.cli.serve import serve
 from pixelfes.cli.train import train_command
+from pixelfes.cli.train_gan import train_gan
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,4 +32,5 @@ main.add_command(faces_command)
 main.add_command(export)
 main.add_command(models)
 main.add_command(train_command)
+main.add_command(train_gan)
 main.add_command(serve)
