@@ -7,6 +7,7 @@ subjects disjoint from the test subjects): ``fit`` only loads the checkpoint's g
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,17 @@ __all__ = ["GANMethod", "load_generator", "translate"]
 
 
 def load_generator(path: str | Path, device: str = "cpu") -> tuple[nn.Module, TrainConfig, int]:
-    """The generator of a checkpoint (in eval mode), its configuration and training step."""
+    """The generator of a checkpoint (in eval mode), its configuration and training step.
+
+    Loads are cached per (resolved path, modification time, device): a checkpoint holds
+    both networks and optimiser states (about 640 MB at 128x128), read once per run.
+    """
+    path = Path(path).resolve()
+    return _load_generator(str(path), path.stat().st_mtime_ns, device)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_generator(path: str, mtime: int, device: str) -> tuple[nn.Module, TrainConfig, int]:
     state = load_checkpoint(path, map_location=device)
     config = TrainConfig.from_dict(state["config"])
     generator = build_generator(config).to(device)

@@ -227,12 +227,13 @@ def run(
 ) -> dict[str, float]:
     """Train until iteration ``until_step`` or the time budget, checkpointing as it goes.
 
-    Returns ``{"steps": iterations done now, "seconds": wall time, "step": final step}``.
+    Returns ``{"steps": iterations done now, "seconds": wall time, "cpu_seconds": this
+    process's CPU time, "step": final step}``.
     A checkpoint is written every ``every`` iterations and at the end (also on Ctrl-C).
     """
     from tqdm import tqdm
 
-    start, first = time.perf_counter(), trainer.step
+    start, cpu_start, first = time.perf_counter(), time.process_time(), trainer.step
     bar = tqdm(
         total=until_step, initial=trainer.step, disable=not progress, desc=trainer.config.model
     )
@@ -255,5 +256,6 @@ def run(
     return {
         "steps": trainer.step - first,
         "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu_start,
         "step": trainer.step,
     }

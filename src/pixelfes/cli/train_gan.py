@@ -110,7 +110,8 @@ def train_gan(
     seen = trainer.step * trainer.config.batch_size
     click.echo(
         f"{done['steps']} iterations in {done['seconds'] / 60:.1f} min "
-        f"({done['seconds'] / max(1, done['steps']):.2f} s each); now at iteration "
+        f"({done['cpu_seconds'] / 60:.1f} CPU min, {done['seconds'] / max(1, done['steps']):.2f} s "
+        f"each); now at iteration "
         f"{trainer.step} ({trainer.step // trainer.config.n_critic} generator updates, "
         f"{seen} real images seen by the critic); saved {checkpoint}"
     )
