@@ -42,11 +42,11 @@ from pixelfes.evaluation.report import (
     blank,
     markdown_table,
     metrics_table,
-    stack,
     write_csv,
     write_figure,
 )
 from pixelfes.exceptions import DatasetError
+from pixelfes.figures import labelled_grid
 from pixelfes.models import PixelRidge
 
 WILD_EXPRESSIONS = ("happy", "surprise")
@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("docs/results/baselines"))
     parser.add_argument("--per-subject", type=int, default=1, help="test pairs per subject")
     parser.add_argument("--no-learned", action="store_true", help="pixel metrics only")
+    parser.add_argument("--datasets", nargs="+", help="only these of the checkpoints' sets")
     parser.add_argument("--grid-faces", type=int, default=4, help="London faces in the grid")
     args = parser.parse_args()
     checkpoints = {"StarGAN": args.stargan, "GANimation": args.ganimation}
@@ -72,10 +73,12 @@ def main() -> None:
     root = data_root()
     scorer = Scorer(learned=not args.no_learned)
     results = Results()
-    grid_rows: list[np.ndarray] = []
+    grid_rows: list[list[np.ndarray]] = []
+    grid_labels: list[str] = []
     names = ["identity", "Pixel-RR", *checkpoints]
 
-    for dataset in meta["datasets"]:
+    datasets = args.datasets or meta["datasets"]
+    for dataset in datasets:
         held = held_out_subjects(dataset, meta["targets"], meta["test_size"], meta["split_seed"])
         for expression in meta["targets"]:
             try:
@@ -115,8 +118,8 @@ def main() -> None:
             results.extend(run)
             for i in sorted(shown):
                 outputs = run.examples[(dataset, i)]
-                cells = [data.X[i], data.T[i], *(outputs[n] for n in names[1:])]
-                grid_rows.append(stack([_u8(c) for c in cells], vertical=False))
+                grid_rows.append([data.X[i], data.T[i], *(outputs[n] for n in names[1:])])
+                grid_labels.append(f"London {data.subjects[i].split(':')[-1][-3:]}")
 
     faces, skipped = align_wild(root / "wild")
     wild_train = {"happy": "london"}
@@ -129,21 +132,16 @@ def main() -> None:
         results.extend(run)
         for j, face in enumerate(faces):
             outputs = run.examples[("wild", j)]
-            cells = [face.crop, blank(), *(outputs[n] for n in names[1:])]
-            grid_rows.append(stack([_u8(c) for c in cells], vertical=False))
+            grid_rows.append([face.crop, blank(), *(outputs[n] for n in names[1:])])
+            grid_labels.append(f"{face.name[:5]} {expression[:4]}.")
 
     args.output.mkdir(parents=True, exist_ok=True)
     write_csv(args.output / "records.csv.gz", results.records, RECORD_COLUMNS)
-    write_figure(args.output / "grid.jpg", stack(grid_rows))
+    columns = ["input", "real target", *names[1:]]
+    grid = labelled_grid(grid_rows, col_labels=columns, row_labels=grid_labels, cell=128)
+    write_figure(args.output / "grid.jpg", grid)
     (args.output / "summary.md").write_text(summary(results, names, checkpoints, meta))
     print((args.output / "summary.md").read_text())
-
-
-def _u8(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)
-    return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
 
 
 def summary(results: Results, names: list[str], checkpoints: dict[str, Path], meta: dict) -> str:
@@ -169,7 +167,7 @@ def summary(results: Results, names: list[str], checkpoints: dict[str, Path], me
     ]
     held = [r for r in results.records if r["protocol"] == "held-out subjects"]
     rows = [*names, REAL_TARGET]
-    for dataset in meta["datasets"]:
+    for dataset in sorted({r["test_set"] for r in held}):
         lines += [
             f"## Held-out subjects: {dataset}",
             "",
