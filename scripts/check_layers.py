@@ -49,7 +49,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("pixelfes.training", "pixelfes.kernel_selection", "pixelfes.editing", "pixelfes.bundled"),
     ),
     ("pipelines", ("pixelfes.video", "pixelfes.batch", "pixelfes.cluster", "pixelfes.streaming")),
-    ("evaluation", ("pixelfes.evaluation", "pixelfes.baselines")),  # baselines: planned GANs
+    ("evaluation", ("pixelfes.evaluation", "pixelfes.baselines")),
     ("interfaces", ("pixelfes.cli", "pixelfes.app", "pixelfes.__main__")),
 )
 

@@ -18,7 +18,7 @@ from pixelfes.baselines.checkpoint import load_checkpoint
 from pixelfes.baselines.pool import DOMAINS
 from pixelfes.baselines.stargan import count_parameters
 from pixelfes.baselines.train import TrainConfig, build_generator
-from pixelfes.photometric import BT601_LUMA
+from pixelfes.colour import BT601_LUMA
 
 __all__ = ["GANMethod", "load_generator", "translate"]
 

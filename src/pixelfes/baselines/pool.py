@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pixelfes.data import BASIC_EXPRESSIONS, find_pairs, load_pairs, subject_train_test_split
+from pixelfes.data import find_pairs, load_pairs, subject_train_test_split
+from pixelfes.exceptions import DatasetError
+from pixelfes.expressions import BASIC_EXPRESSIONS
 
 __all__ = ["DOMAINS", "LabelledImages", "held_out_subjects", "labelled_images"]
 
@@ -62,8 +64,6 @@ def held_out_subjects(
 
 
 def _pairs_or_none(dataset: str, expression: str, root: str | Path | None):
-    from pixelfes.exceptions import DatasetError
-
     try:
         return find_pairs(dataset, "neutral", expression, root=root)
     except DatasetError:  # the dataset lacks this expression (London: happy only)
