@@ -1,7 +1,7 @@
 """Score trained StarGAN/GANimation generators beside Pixel-RR on held-out subjects.
 
     python scripts/eval_baselines.py --stargan RUN/stargan.pt --ganimation RUN/ganimation.pt \
-        [-o docs/results/baselines] [--per-subject 1] [--no-learned]
+        [-o docs/results/baselines] [--per-subject 1] [--threads 1] [--no-learned]
 
 The held-out subjects are those ``pixelfes train-gan`` left out (the split stored in the
 checkpoints), so no method saw a test person. For every dataset and neutral->expression
@@ -21,6 +21,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from pixelfes.baselines.checkpoint import load_checkpoint
 from pixelfes.baselines.method import GANMethod, load_generator
@@ -65,9 +66,11 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("docs/results/baselines"))
     parser.add_argument("--per-subject", type=int, default=1, help="test pairs per subject")
     parser.add_argument("--no-learned", action="store_true", help="pixel metrics only")
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch CPU threads")
     parser.add_argument("--datasets", nargs="+", help="only these of the checkpoints' sets")
     parser.add_argument("--grid-faces", type=int, default=4, help="London faces in the grid")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     checkpoints = {"StarGAN": args.stargan, "GANimation": args.ganimation}
     meta = load_checkpoint(args.stargan)["meta"]
     root = data_root()
