@@ -37,12 +37,12 @@ def tiny_data(n: int = 12, size: int = 16) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def one_thread():
-    threads = torch.get_num_threads()
+    """One PyTorch thread for this module, and its OpenMP team never started: later tests
+    fork batch workers, and a fork of a process whose OpenMP team ran deadlocks the
+    children's face detector (its OpenMP runtime)."""
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # -- architecture -------------------------------------------------------------------
