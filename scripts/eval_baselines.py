@@ -32,10 +32,8 @@ from pixelfes.evaluation.protocols import (
     REAL_TARGET,
     Results,
     Scorer,
-    align_wild,
     evaluate_split,
     load_set,
-    run_wild,
 )
 from pixelfes.evaluation.report import (
     RECORD_COLUMNS,
@@ -46,6 +44,7 @@ from pixelfes.evaluation.report import (
     write_csv,
     write_figure,
 )
+from pixelfes.evaluation.wild import align_wild, run_wild
 from pixelfes.exceptions import DatasetError
 from pixelfes.figures import labelled_grid
 from pixelfes.models import PixelRidge
