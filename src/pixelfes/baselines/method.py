@@ -8,6 +8,7 @@ subjects disjoint from the test subjects): ``fit`` only loads the checkpoint's g
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,7 @@ class GANMethod:
     target : str
         The expression to synthesize (one of the generator's domains).
     name : str, optional
-        Label in tables (default: the model's name).
+        Its ``id`` (and ``name``) in tables; default: the checkpoint's file name.
     device : str
         Where to run the generator.
 
@@ -88,11 +89,11 @@ class GANMethod:
         self.checkpoint = checkpoint
         self.target = target
         self.device = device
-        self.name = name or Path(checkpoint).stem
+        self.id = self.name = name or Path(checkpoint).stem
         self.generator_: nn.Module | None = None
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> GANMethod:
-        """Load the generator (trained elsewhere); the pairs are not used."""
+    def fit(self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None) -> GANMethod:
+        """Load the generator (trained elsewhere); the pairs and groups are not used."""
         if self.generator_ is None:
             self.generator_, self.config_, self.step_ = load_generator(self.checkpoint, self.device)
         return self
