@@ -275,12 +275,14 @@ def test_gan_method_translates_to_its_target(tmp_path):
     """The evaluation adapter loads a checkpoint's generator and feeds it the target label;
     grayscale crops come back as one channel."""
     from pixelfes.baselines.method import GANMethod, translate
+    from pixelfes.evaluation.methods import Method
 
     images, labels = tiny_data()
     trainer = Trainer(TrainConfig(c_dim=len(DOMAINS), **TINY), images, labels % 3)
     path = tmp_path / "g.pt"
     trainer.save(path)
-    method = GANMethod(path, "sad").fit(images, images)
+    method = GANMethod(path, "sad").fit(images, images, groups=["s"] * len(images))
+    assert isinstance(method, Method) and method.id == "g"
     out = method.predict(images[:3])
     assert out.shape == (3, 16, 16, 3) and out.dtype == np.float32
     x = torch.from_numpy(images[:3]).permute(0, 3, 1, 2).float() / 127.5 - 1
