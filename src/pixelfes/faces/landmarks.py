@@ -42,6 +42,16 @@ _INSTALL = "pip install ai-edge-litert==1.4.0 && pip install --no-deps mediapipe
 #: Inner-lip contour (upper lip 78 -> 308 then lower lip back), the opening of the mouth.
 INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87,
               178, 88, 95)  # fmt: skip
+#: Outer-lip contour.
+OUTER_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37,
+              39, 40, 185)  # fmt: skip
+#: Eyebrows (image-left first).
+BROWS = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46, 300, 293, 334, 296, 336, 285, 295, 282,
+         283, 276)  # fmt: skip
+#: Face oval, from the top of the forehead round the chin.
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378,
+             400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54,
+             103, 67, 109)  # fmt: skip
 #: Eye contours (image-left eye first), used for eye centres.
 LEFT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
 RIGHT_EYE = (362, 382, 381, 380, 374, 373, 390, 249, 263, 466, 388, 387, 386, 385, 384, 398)
@@ -110,6 +120,14 @@ def _as_rgb_crop(crop: np.ndarray) -> np.ndarray:
     if np.issubdtype(arr.dtype, np.floating):
         return np.clip(np.rint(np.nan_to_num(arr) * 255.0), 0, 255).astype(np.uint8)
     raise ImageError(f"crop must be uint8 or float in [0, 1], got {arr.dtype}")
+
+
+def mesh_priority() -> tuple[int, ...]:
+    """All point indices, the contours that shape an expression first (lips, eyes, brows,
+    face oval): the order in which :func:`pixelfes.faces.warp.sparse_triangulation` keeps
+    points."""
+    first = INNER_LIPS + OUTER_LIPS + LEFT_EYE + RIGHT_EYE + BROWS + FACE_OVAL
+    return first + tuple(i for i in range(N_DENSE) if i not in set(first))
 
 
 def dense_landmarks(crop: np.ndarray, *, return_score: bool = False):

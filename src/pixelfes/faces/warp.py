@@ -95,6 +95,28 @@ def triangulate(points: np.ndarray) -> np.ndarray:
     return np.asarray(triangles, dtype=np.int32)
 
 
+def sparse_triangulation(
+    points: np.ndarray, min_distance: float, priority=None, always: int = 0
+) -> np.ndarray:
+    """Delaunay triangulation of a subset of ``points`` no two closer than ``min_distance``.
+
+    Points are taken in ``priority`` order (default: as given) and kept when far enough from
+    every point kept so far; the last ``always`` points (the ring) are always kept. Dense
+    landmark sets have near-coincident points whose sliver triangles flip with landmark
+    noise; a sparser mesh does not. Returns (T, 3) indices into ``points``.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    n = len(pts) - always
+    order = list(range(n)) if priority is None else [int(i) for i in priority]
+    kept: list[int] = []
+    for i in order:
+        if not kept or np.hypot(*(pts[kept] - pts[i]).T).min() >= min_distance:
+            kept.append(i)
+    kept += list(range(n, len(pts)))
+    index = np.asarray(kept)
+    return index[triangulate(pts[index])].astype(np.int32)
+
+
 def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """Signed area of each triangle (positive: counter-clockwise with y up)."""
     a, b, c = (points[triangles[:, k]] for k in range(3))
@@ -103,12 +125,19 @@ def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     )
 
 
-def check_mesh(points: np.ndarray, triangles: np.ndarray, reference: np.ndarray) -> None:
-    """Raise :class:`GeometryError` if a triangle of ``points`` is folded, flipped or
-    collapsed compared with the same triangle of ``reference`` (the shape it was built on)."""
+def check_mesh(
+    points: np.ndarray, triangles: np.ndarray, reference: np.ndarray, tolerance: float = 0.0
+) -> None:
+    """Raise :class:`GeometryError` if a triangle of ``points`` is folded or flipped compared
+    with the same triangle of ``reference`` (the shape it was built on).
+
+    A flipped triangle whose area is at most ``tolerance`` square pixels (landmark noise
+    on a thin triangle) is let through; collapsed ones are always refused.
+    """
     areas = signed_areas(np.asarray(points, np.float64), triangles)
     ref = signed_areas(np.asarray(reference, np.float64), triangles)
-    bad = (np.sign(areas) != np.sign(ref)) | (np.abs(areas) < _MIN_AREA)
+    flipped = (np.sign(areas) != np.sign(ref)) & (np.abs(areas) > tolerance)
+    bad = flipped | (np.abs(areas) < _MIN_AREA)
     if bad.any():
         raise GeometryError(
             f"{int(bad.sum())} of {len(triangles)} mesh triangles are folded or collapsed "
