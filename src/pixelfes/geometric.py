@@ -44,7 +44,7 @@ from pixelfes.models import GeometryModel, PixelRidge, ShapeRidge
 from pixelfes.models.geometry_model import N_RING
 from pixelfes.photometric import BT601_LUMA
 
-__all__ = ["edit_face", "fit", "frame_crops", "shape_gain", "synthesize"]
+__all__ = ["edit_face", "fit", "frame_crops", "mesh_box", "shape_gain", "synthesize"]
 
 _LUMA = np.array(BT601_LUMA, np.float32)
 #: Closest spacing of mesh vertices (fraction of the crop side): 3.8 px at 128, where a
@@ -141,13 +141,18 @@ def fit(
 
 
 def _heldout_gain(shapes_x, shapes_t, subjects, shape_alpha: float, rank: int) -> float:
+    """:func:`shape_gain` of subject-disjoint k-fold predictions pooled (1 without subjects)."""
     if subjects is None or len(set(subjects)) < 2:
         return 1.0
-    from pixelfes.data.splits import subject_train_test_split
+    from pixelfes.data.splits import subject_kfold
 
-    train, test = subject_train_test_split(list(subjects), test_size=0.5, seed=0)
-    half = ShapeRidge(alpha=shape_alpha, rank=rank).fit(shapes_x[train], shapes_t[train])
-    return float(np.clip(shape_gain(half, shapes_x[test], shapes_t[test]), 1.0, 4.0))
+    predicted = np.empty_like(shapes_x)
+    for train, test in subject_kfold(list(subjects), k=min(5, len(set(subjects))), seed=0):
+        fold = ShapeRidge(alpha=shape_alpha, rank=rank).fit(shapes_x[train], shapes_t[train])
+        predicted[test] = fold.displacement(shapes_x[test])
+    real = np.linalg.norm(shapes_t - shapes_x, axis=-1).mean()
+    gain = real / max(float(np.linalg.norm(predicted, axis=-1).mean()), 1e-9)
+    return float(np.clip(gain, 1.0, 4.0))
 
 
 def _target_shape(model: GeometryModel, shape: np.ndarray, intensity: float) -> np.ndarray:
@@ -234,40 +239,57 @@ def edit_face(
     return paste_change(warped, face, change)
 
 
+def mesh_box(image_shape: tuple[int, ...], face: AlignedFace) -> tuple[int, int, int, int] | None:
+    """The photo box ``(x0, y0, x1, y1)`` under the mesh's square (the crop and a margin of
+    ``RING_EXTENT`` crop sides): :func:`edit_face` changes no pixel outside it."""
+    size = face.size
+    margin = int(np.ceil(RING_EXTENT * size))
+    inverse = invert_affine(face.matrix)
+    lo, hi = -margin, size + margin
+    square = np.array([[lo, lo], [hi, lo], [lo, hi], [hi, hi]], np.float64)
+    corners = square @ inverse[:, :2].T + inverse[:, 2]
+    h, w = image_shape[:2]
+    x0 = int(np.clip(np.floor(corners[:, 0].min()), 0, w))
+    y0 = int(np.clip(np.floor(corners[:, 1].min()), 0, h))
+    x1 = int(np.clip(np.ceil(corners[:, 0].max()) + 1, 0, w))
+    y1 = int(np.clip(np.ceil(corners[:, 1].max()) + 1, 0, h))
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
 def _warp_photo(image, face: AlignedFace, source, target, model: GeometryModel) -> np.ndarray:
+    out = np.array(image, copy=True)
+    box = mesh_box(image.shape, face)
+    if box is None:
+        return out
+    x0, y0, x1, y1 = box
     size = face.size
     margin = int(np.ceil(RING_EXTENT * size))
     grid = size + 2 * margin
     field = displacement_field(
-        with_ring(source, size), with_ring(target, size), model.triangles, (grid, grid),
+        with_ring(source, size),
+        with_ring(target, size),
+        model.triangles,
+        (grid, grid),
         origin=(-margin, -margin),
-    )  # fmt: skip
-    # The photo region under the mesh's square.
-    inverse = invert_affine(face.matrix)
-    square = np.array([[-margin, -margin], [size + margin, -margin], [-margin, size + margin],
-                       [size + margin, size + margin]], np.float64)  # fmt: skip
-    corners = square @ inverse[:, :2].T + inverse[:, 2]
-    h, w = image.shape[:2]
-    x0, y0 = (int(np.clip(np.floor(v), 0, m)) for v, m in zip(corners.min(0), (w, h), strict=True))
-    x1, y1 = (
-        int(np.clip(np.ceil(v) + 1, 0, m)) for v, m in zip(corners.max(0), (w, h), strict=True)
     )
-    out = np.array(image, copy=True)
-    if x1 <= x0 or y1 <= y0:
-        return out
     # Region pixel (u, v) -> grid pixel: crop point M (u + x0, v + y0) shifted by the margin.
     m = np.array(face.matrix, np.float64)
     m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64) + margin
-    dsize = (x1 - x0, y1 - y0)
     offsets = cv2.warpAffine(
-        field, m, dsize, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=0,
-    )  # fmt: skip
+        field,
+        m,
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     # Crop-space offsets to photo-space offsets through the inverse's linear part.
-    photo_offsets = offsets @ inverse[:, :2].T.astype(np.float32)
+    linear = invert_affine(face.matrix)[:, :2].astype(np.float32)
+    photo_offsets = offsets @ linear.T
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     map_x = xs + photo_offsets[..., 0]
     map_y = ys + photo_offsets[..., 1]
-    region = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    out[y0:y1, x0:x1] = region
+    out[y0:y1, x0:x1] = cv2.remap(
+        image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return out
