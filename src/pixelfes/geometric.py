@@ -22,11 +22,14 @@ References
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import cv2
 import numpy as np
 
+from pixelfes.data.splits import subject_kfold, subject_train_test_split
+from pixelfes.evaluation.metrics import batch_psnr
 from pixelfes.exceptions import GeometryError
 from pixelfes.faces.align import AlignedFace, paste_change
 from pixelfes.faces.geometry import invert_affine
@@ -43,8 +46,17 @@ from pixelfes.faces.warp import (
 from pixelfes.models import GeometryModel, PixelRidge, ShapeRidge
 from pixelfes.models.geometry_model import N_RING
 from pixelfes.photometric import BT601_LUMA
+from pixelfes.training import TrainReport
 
-__all__ = ["edit_face", "fit", "frame_crops", "mesh_box", "shape_gain", "synthesize"]
+__all__ = [
+    "edit_face",
+    "fit",
+    "frame_crops",
+    "mesh_box",
+    "shape_gain",
+    "synthesize",
+    "train_geometry",
+]
 
 _LUMA = np.array(BT601_LUMA, np.float32)
 #: Closest spacing of mesh vertices (fraction of the crop side): 3.8 px at 128, where a
@@ -140,12 +152,49 @@ def fit(
     return GeometryModel.from_parts(texture, shape, mean_shape, triangles, gain=gain)
 
 
+def train_geometry(
+    X: np.ndarray,
+    T: np.ndarray,
+    subjects,
+    *,
+    alpha: float = 0.4,
+    test_size: float = 0.2,
+    seed: int = 0,
+) -> TrainReport:
+    """Score a geometry model on held-out subjects (PSNR at intensity 1), then fit it on all.
+
+    The counterpart of :func:`pixelfes.training.train` for ``pixelfes train --geometry``;
+    landmarks are computed once for every crop.
+    """
+    subjects = list(subjects)
+    if len(set(subjects)) < 2:
+        raise ValueError(f"training needs pairs from at least 2 subjects, got {len(set(subjects))}")
+    shapes_x = np.stack([dense_landmarks(x) for x in X])
+    shapes_t = np.stack([dense_landmarks(t) for t in T])
+    train, test = subject_train_test_split(subjects, test_size=test_size, seed=seed)
+    part = fit(X[train], T[train], shapes_x[train], shapes_t[train], alpha=alpha,
+               subjects=[subjects[i] for i in train])  # fmt: skip
+    scores = batch_psnr(synthesize(part, X[test], 1.0, shapes=shapes_x[test]), T[test])
+    identity = batch_psnr(X[test], T[test])
+    start = time.perf_counter()
+    model = fit(X, T, shapes_x, shapes_t, alpha=alpha, subjects=subjects)
+    return TrainReport(
+        model=model,
+        family="geometry",
+        params={"alpha": float(alpha), "shape_alpha": model.shape_alpha, "gain": model.gain_},
+        n_pairs=len(X),
+        n_subjects=len(set(subjects)),
+        fit_seconds=time.perf_counter() - start,
+        heldout_psnr=float(np.mean(scores)),
+        heldout_identity_psnr=float(np.mean(identity)),
+        n_heldout_subjects=len({subjects[i] for i in test}),
+    )
+
+
 def _heldout_gain(shapes_x, shapes_t, subjects, shape_alpha: float, rank: int) -> float:
     """:func:`shape_gain` of subject-disjoint k-fold predictions pooled (1 without subjects)."""
     if subjects is None or len(set(subjects)) < 2:
         return 1.0
-    from pixelfes.data.splits import subject_kfold
-
     predicted = np.empty_like(shapes_x)
     for train, test in subject_kfold(list(subjects), k=min(5, len(set(subjects))), seed=0):
         fold = ShapeRidge(alpha=shape_alpha, rank=rank).fit(shapes_x[train], shapes_t[train])

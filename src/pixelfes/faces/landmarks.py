@@ -28,7 +28,13 @@ import numpy as np
 
 from pixelfes.exceptions import ImageError, MissingDependencyError
 
-__all__ = ["N_DENSE", "dense_landmarks", "dense_landmarks_batch", "mesh_model_path"]
+__all__ = [
+    "N_DENSE",
+    "dense_landmarks",
+    "dense_landmarks_batch",
+    "mesh_model_path",
+    "require_dense_landmarks",
+]
 
 #: Number of face-mesh points.
 N_DENSE = 468
@@ -120,6 +126,11 @@ def _as_rgb_crop(crop: np.ndarray) -> np.ndarray:
     if np.issubdtype(arr.dtype, np.floating):
         return np.clip(np.rint(np.nan_to_num(arr) * 255.0), 0, 255).astype(np.uint8)
     raise ImageError(f"crop must be uint8 or float in [0, 1], got {arr.dtype}")
+
+
+def require_dense_landmarks() -> None:
+    """Load the face-mesh model now; raise :class:`MissingDependencyError` if it is missing."""
+    _mesh()
 
 
 def mesh_priority() -> tuple[int, ...]:
