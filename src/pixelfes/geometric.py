@@ -28,8 +28,8 @@ import warnings
 import cv2
 import numpy as np
 
+from pixelfes.colour import luma, to_unit
 from pixelfes.data.splits import subject_kfold, subject_train_test_split
-from pixelfes.evaluation.metrics import batch_psnr
 from pixelfes.exceptions import GeometryError
 from pixelfes.faces.align import AlignedFace, paste_change
 from pixelfes.faces.geometry import invert_affine
@@ -43,9 +43,9 @@ from pixelfes.faces.warp import (
     warp_crop,
     with_ring,
 )
+from pixelfes.metrics import batch_psnr
 from pixelfes.models import GeometryModel, PixelRidge, ShapeRidge
 from pixelfes.models.geometry_model import N_RING
-from pixelfes.photometric import BT601_LUMA
 from pixelfes.training import TrainReport
 
 __all__ = [
@@ -58,7 +58,6 @@ __all__ = [
     "train_geometry",
 ]
 
-_LUMA = np.array(BT601_LUMA, np.float32)
 #: Closest spacing of mesh vertices (fraction of the crop side): 3.8 px at 128, where a
 #: Delaunay mesh over all 468 points has sliver triangles that flip with landmark noise.
 MESH_SPACING = 0.03
@@ -71,7 +70,7 @@ _BACKOFF = (1.0, 0.75, 0.5, 0.25)
 
 def _luma(crops: np.ndarray) -> np.ndarray:
     """(N, S, S) float32 luma on [0, 1] of (N, S, S, 3) uint8 crops."""
-    return (np.asarray(crops, np.float32) / np.float32(255.0)) @ _LUMA
+    return luma(to_unit(crops))
 
 
 def frame_crops(images: np.ndarray, shapes: np.ndarray, frame: np.ndarray, triangles) -> np.ndarray:
@@ -255,7 +254,7 @@ def synthesize(
     set). Intensity 0 returns the input.
     """
     crops = np.asarray(crops)
-    out = crops.astype(np.float32) / np.float32(255.0)
+    out = to_unit(crops)
     if intensity == 0:
         return out
     size = model.image_shape_[0]
