@@ -1,0 +1,87 @@
+"""The bundled geometry models: small, loadable, honest cards, and an edit on a real photo."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pixelfes
+from pixelfes.data import find_pairs, load_pairs
+from pixelfes.editing import edit_image, load_model
+from pixelfes.models import GeometryModel
+from pixelfes.pretrained import bundled_models, find_bundled
+
+GEOMETRY = [m for m in bundled_models() if m.variant == "geometry"]
+PORTRAIT = Path(str(resources.files("pixelfes").joinpath("assets", "astronaut.jpg")))
+
+
+def _mesh_installed() -> bool:
+    try:
+        from pixelfes.faces.landmarks import require_dense_landmarks
+
+        require_dense_landmarks()
+    except ImportError:
+        return False
+    return True
+
+
+needs_mesh = pytest.mark.skipif(
+    not _mesh_installed(),
+    reason="the face mesh is not installed (pip install --no-deps mediapipe==0.10.21)",
+)
+
+
+def test_happy_and_surprise_have_geometry_variants_by_name():
+    assert {(m.source, m.target) for m in GEOMETRY} >= {
+        ("neutral", "happy"),
+        ("neutral", "surprise"),
+    }
+    assert find_bundled("happy-geometry").name == "neutral-to-happy-geometry"
+    assert find_bundled("happy").name == "neutral-to-happy"  # the plain model stays the default
+
+
+@pytest.mark.parametrize("bundled", GEOMETRY, ids=lambda m: m.name)
+def test_loads_small_with_an_honest_card(bundled):
+    assert bundled.path.stat().st_size <= 300 * 1024
+    model = pixelfes.load(bundled.path)
+    assert isinstance(model, GeometryModel)
+    meta = model.metadata_
+    assert (meta["source_expression"], meta["target_expression"]) == (
+        bundled.source,
+        bundled.target,
+    )
+    card = bundled.card()
+    assert f"{meta['heldout_psnr']:.2f} dB" in card
+    assert f"{model.gain_:.3f}" in card
+    research_only = set(meta["datasets"]) != {"london"}
+    assert ("Research use only" in card) == research_only
+
+
+@needs_mesh
+def test_geometry_edit_of_the_bundled_portrait_changes_only_the_face_region():
+    photo = pixelfes.imageio.read_image(PORTRAIT)
+    result = edit_image(photo, model="surprise-geometry")
+    ((x0, y0, x1, y1),) = result.faces
+    outside = np.ones(photo.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(result.image[outside], photo[outside])
+    changed = np.abs(result.image.astype(int) - photo).max(axis=-1) > 8
+    assert changed[y0:y1, x0:x1].mean() > 0.02
+    assert np.array_equal(edit_image(photo, model="surprise-geometry", intensity=0).image, photo)
+
+
+@needs_mesh
+@pytest.mark.data
+@pytest.mark.slow
+def test_card_score_matches_a_re_evaluation(shared_data):
+    from pixelfes.geometric import train_geometry
+
+    model = load_model("happy-geometry")
+    meta = model.metadata_
+    aligned = load_pairs(find_pairs(meta["datasets"], "neutral", "happy", root=shared_data), 128)
+    report = train_geometry(aligned.X, aligned.T, aligned.subjects, seed=meta["split_seed"])
+    assert report.heldout_psnr == pytest.approx(meta["heldout_psnr"], abs=0.01)
+    assert report.model.gain_ == pytest.approx(model.gain_, abs=1e-3)
