@@ -53,7 +53,7 @@ def main() -> None:
     plain_ms = median_ms(lambda: edit_image(photo, model=plain), args.repeats)
     geometry_ms = median_ms(lambda: edit_image(photo, model=geometry), args.repeats)
     face = align(photo, 128)[0]
-    source, target, change = geometric._plan(geometry, face.crop, 1.0)
+    source, target, _, change, _ = geometric._plan(geometry, face.crop, 1.0)
     warped = geometric._warp_photo(photo, face, source, target, geometry)
     steps = {
         "detect+align": median_ms(lambda: align(photo, 128), args.repeats),

@@ -33,7 +33,7 @@ from pixelfes.data.splits import subject_kfold, subject_train_test_split
 from pixelfes.exceptions import GeometryError
 from pixelfes.faces.align import AlignedFace, paste_change
 from pixelfes.faces.geometry import invert_affine
-from pixelfes.faces.landmarks import dense_landmarks, mesh_priority
+from pixelfes.faces.landmarks import INNER_LIPS, N_DENSE, dense_landmarks, mesh_priority
 from pixelfes.faces.warp import (
     RING_EXTENT,
     check_landmarks,
@@ -64,6 +64,8 @@ MESH_SPACING = 0.03
 #: Flipped triangles up to this area (fraction of the crop's area; 6.5 px^2 at 128, the
 #: 95th percentile of real target faces' flips) are landmark noise, not a fold.
 FOLD_TOLERANCE = 0.0004
+#: Blur (pixels at the crop's scale) of the input under an opened mouth.
+MOUTH_BLUR = 2.0
 #: Fractions of the shape change tried, largest first, when a mesh would fold.
 _BACKOFF = (1.0, 0.75, 0.5, 0.25)
 
@@ -225,47 +227,67 @@ def _target_shape(model: GeometryModel, shape: np.ndarray, intensity: float) -> 
     raise GeometryError("the predicted face shape folds the mesh even at a quarter of the change")
 
 
-def _plan(model: GeometryModel, crop: np.ndarray, intensity: float, shape=None):
-    """Input shape, target shape and the texture change (S, S) in the target shape."""
+def _plan(model: GeometryModel, crop: np.ndarray, intensity: float, shape=None, mouth=True):
+    """Input shape, target shape, the warped crop, the texture change to add to it
+    (S, S, 3), and the opened mouth's interior and weight (S, S, 3), (S, S) or None."""
     size = model.image_shape_[0]
-    if crop.shape[:2] != (size, size):
-        raise ValueError(f"crop has shape {crop.shape}, the model works on {size} x {size}")
+    if crop.shape != (size, size, 3):
+        raise ValueError(f"crop has shape {crop.shape}, the model works on ({size}, {size}, 3)")
     source = dense_landmarks(crop) if shape is None else np.asarray(shape, np.float64)
     source = check_landmarks(source, size, "input landmarks")
     if len(source) != model.n_points:
         raise GeometryError(f"{len(source)} landmarks given, the model uses {model.n_points}")
     target = _target_shape(model, source, intensity)
     triangles = model.triangles
-    y = _luma(crop[None])[0]
-    frame = warp_crop(y, with_ring(source, size), with_ring(model.mean_shape_, size), triangles)
-    change = model.texture_change(frame[None])[0]
-    change = warp_crop(
-        change, with_ring(model.mean_shape_, size), with_ring(target, size), triangles
-    )
-    return source, target, np.float32(intensity) * change
+    src, dst, frame_shape = (with_ring(s, size) for s in (source, target, model.mean_shape_))
+    image = to_unit(crop)
+    warped = warp_crop(image, src, dst, triangles)
+    frame = warp_crop(luma(image), src, frame_shape, triangles)
+    change = warp_crop(model.texture_change(frame[None])[0], frame_shape, dst, triangles)
+    change = np.float32(intensity) * np.repeat(change[..., None], 3, axis=2)
+    interior = None
+    if mouth and model.n_points == N_DENSE:
+        weight = _mouth_weight(target, size) * np.float32(min(intensity, 1.0))
+        if weight.any():
+            # The opened mouth: the texture model's value from a blurred input (the lip
+            # pixels stretched over the opening would print as streaks), its colour from
+            # the blurred warped crop; it replaces the pixels there.
+            smooth = cv2.GaussianBlur(frame, (0, 0), MOUTH_BLUR)
+            value = smooth + model.texture_change(smooth[None])[0]
+            value = warp_crop(value, frame_shape, dst, triangles)
+            blurred = cv2.GaussianBlur(warped, (0, 0), MOUTH_BLUR)
+            interior = (blurred + (value - luma(blurred))[..., None], weight)
+    return source, target, warped, change, interior
+
+
+def _mouth_weight(shape: np.ndarray, size: int) -> np.ndarray:
+    """Feathered (S, S) float32 mask of the inner-lip polygon of ``shape``."""
+    mask = np.zeros((size, size), np.float32)
+    polygon = np.rint(shape[list(INNER_LIPS)] * 4).astype(np.int32)
+    cv2.fillPoly(mask, [polygon], 1.0, lineType=cv2.LINE_AA, shift=2)
+    return cv2.GaussianBlur(mask, (0, 0), 0.8)
 
 
 def synthesize(
-    model: GeometryModel, crops: np.ndarray, intensity: float = 1.0, shapes=None
+    model: GeometryModel, crops: np.ndarray, intensity: float = 1.0, shapes=None, mouth=True
 ) -> np.ndarray:
     """Edit aligned crops at crop resolution: (N, S, S, 3) uint8 -> float32 on [0, 1].
 
     ``shapes`` (N, 468, 2) skips the landmark step (e.g. the cached landmarks of a data
-    set). Intensity 0 returns the input.
+    set); ``mouth=False`` leaves out the inner-mouth step. Intensity 0 returns the input.
     """
     crops = np.asarray(crops)
     out = to_unit(crops)
     if intensity == 0:
         return out
-    size = model.image_shape_[0]
     for i, crop in enumerate(crops):
-        source, target, change = _plan(
-            model, crop, intensity, None if shapes is None else shapes[i]
-        )
-        warped = warp_crop(
-            out[i], with_ring(source, size), with_ring(target, size), model.triangles
-        )
-        out[i] = np.clip(warped + change[..., None], 0.0, 1.0)
+        shape = None if shapes is None else shapes[i]
+        _, _, warped, change, interior = _plan(model, crop, intensity, shape, mouth)
+        edited = warped + change
+        if interior is not None:
+            values, weight = interior
+            edited += weight[..., None] * (values - edited)
+        out[i] = np.clip(edited, 0.0, 1.0)
     return out
 
 
@@ -277,14 +299,42 @@ def edit_face(
     The geometric warp is computed on a grid of crop resolution covering the mesh (the crop
     and a margin of ``RING_EXTENT`` crop sides around it), mapped into the photo through the
     crop matrix and applied to the photo's own pixels; the texture change is then added
-    under the feathered face mask (:func:`pixelfes.faces.paste_change`). Intensity 0
-    returns a copy of the photo, bit for bit.
+    under the feathered face mask (:func:`pixelfes.faces.paste_change`) and an opened
+    mouth's interior replaces the pixels inside the lips. Intensity 0 returns a copy.
     """
     if intensity == 0:
         return np.array(image, copy=True)
-    source, target, change = _plan(model, face.crop, intensity)
-    warped = _warp_photo(image, face, source, target, model)
-    return paste_change(warped, face, change)
+    source, target, _, change, interior = _plan(model, face.crop, intensity)
+    edited = paste_change(_warp_photo(image, face, source, target, model), face, change)
+    if interior is not None:
+        edited = _replace(edited, face, *interior)
+    return edited
+
+
+def _replace(image: np.ndarray, face: AlignedFace, values: np.ndarray, weight: np.ndarray):
+    """Blend crop ``values`` (S, S, 3) on [0, 1] into the photo with crop weights (S, S)."""
+    ys, xs = np.nonzero(weight > 0)
+    lo_x, hi_x, lo_y, hi_y = xs.min() - 1, xs.max() + 1, ys.min() - 1, ys.max() + 1
+    corners = np.array([[lo_x, lo_y], [hi_x, lo_y], [lo_x, hi_y], [hi_x, hi_y]], np.float64)
+    inverse = invert_affine(face.matrix)
+    box = corners @ inverse[:, :2].T + inverse[:, 2]
+    h, w = image.shape[:2]
+    x0, y0 = (int(np.clip(np.floor(v), 0, m)) for v, m in zip(box.min(0), (w, h), strict=True))
+    x1, y1 = (int(np.clip(np.ceil(v) + 1, 0, m)) for v, m in zip(box.max(0), (w, h), strict=True))
+    if x1 <= x0 or y1 <= y0:
+        return image
+    m = np.array(face.matrix, np.float64)
+    m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    size = (x1 - x0, y1 - y0)
+    alpha = cv2.warpAffine(weight, m, size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
+    values = cv2.warpAffine(values * np.float32(255), m, size, flags=flags,
+                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    out = image.copy()
+    region = out[y0:y1, x0:x1].astype(np.float32)
+    blended = region + alpha[..., None] * (values - region)
+    out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return out
 
 
 def mesh_box(image_shape: tuple[int, ...], face: AlignedFace) -> tuple[int, int, int, int] | None:

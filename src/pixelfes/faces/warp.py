@@ -40,6 +40,7 @@ RING_EXTENT = 0.5
 #: Landmarks may lie this far outside the crop (fraction of its side) and no further.
 LANDMARK_MARGIN = 0.3
 _MIN_AREA = 1e-3  # square pixels: a destination triangle smaller than this is degenerate
+_MIN_DRAWN_AREA = 0.5  # square pixels: smaller destination triangles borrow a neighbour's map
 
 
 def ring_points(size: int) -> np.ndarray:
@@ -177,8 +178,9 @@ def mesh_maps(
     Returns
     -------
     map_x, map_y : ndarray of shape (H, W), float32
-        The source crop coordinates of each grid pixel; pixels outside the mesh map to
-        themselves.
+        The source crop coordinates of each grid pixel. Pixels the rasteriser leaves
+        uncovered inside the mesh take a neighbouring triangle's map; pixels outside the
+        mesh map to themselves.
     """
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
@@ -187,8 +189,12 @@ def mesh_maps(
     index = np.full((h, w), -1, dtype=np.int32)
     shift = 4  # sub-pixel vertex precision of the rasteriser (1/16 px)
     corners = np.rint((dst[triangles] - np.array([ox, oy])) * (1 << shift)).astype(np.int32)
-    for t, polygon in enumerate(corners):
-        cv2.fillConvexPoly(index, polygon, t, lineType=cv2.LINE_8, shift=shift)
+    # A nearly collapsed destination triangle has a nearly singular map (its pixels would
+    # sample far away): it is not drawn, and its pixels take a neighbour's map.
+    drawn = np.abs(signed_areas(dst, triangles)) >= _MIN_DRAWN_AREA
+    for t in np.flatnonzero(drawn):
+        cv2.fillConvexPoly(index, corners[t], int(t), lineType=cv2.LINE_8, shift=shift)
+    index = _fill_gaps(index)
     affine = _affines(src, dst, triangles)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
     xs += ox
@@ -200,6 +206,21 @@ def mesh_maps(
     map_x[inside] = a[:, 0, 0] * px + a[:, 0, 1] * py + a[:, 0, 2]
     map_y[inside] = a[:, 1, 0] * px + a[:, 1, 1] * py + a[:, 1, 2]
     return map_x.astype(np.float32), map_y.astype(np.float32)
+
+
+def _fill_gaps(index: np.ndarray, reach: int = 16) -> np.ndarray:
+    """Give pixels the rasteriser left uncovered (slivers, tolerated small flips) the
+    triangle of a neighbour, growing up to ``reach`` pixels; the rest stay -1."""
+    if (index >= 0).all():
+        return index
+    filled = index.astype(np.float32)
+    kernel = np.ones((3, 3), np.uint8)
+    for _ in range(reach):
+        holes = filled < 0
+        if not holes.any():
+            break
+        filled[holes] = cv2.dilate(filled, kernel)[holes]
+    return filled.astype(np.int32)
 
 
 def displacement_field(
