@@ -85,3 +85,26 @@ def test_card_score_matches_a_re_evaluation(shared_data):
     report = train_geometry(aligned.X, aligned.T, aligned.subjects, seed=meta["split_seed"])
     assert report.heldout_psnr == pytest.approx(meta["heldout_psnr"], abs=0.01)
     assert report.model.gain_ == pytest.approx(model.gain_, abs=1e-3)
+
+
+def test_the_mouth_step_changes_only_the_opened_mouth():
+    from pixelfes.faces.landmarks import INNER_LIPS
+    from pixelfes.geometric import synthesize
+
+    model = load_model("surprise-geometry")
+    rng = np.random.default_rng(0)
+    crops = rng.integers(60, 200, (1, 128, 128, 3), dtype=np.uint8)
+    shapes = model.mean_shape_[None].astype(np.float64)
+    with_step = synthesize(model, crops, 1.0, shapes=shapes)
+    without = synthesize(model, crops, 1.0, shapes=shapes, mouth=False)
+    target = model.target_shape(shapes, 1.0)[0][list(INNER_LIPS)]
+    x0, y0 = np.floor(target.min(0)).astype(int) - 6
+    x1, y1 = np.ceil(target.max(0)).astype(int) + 7
+    differs = np.abs(with_step - without)[0].max(axis=-1) > 1e-6
+    assert differs[y0:y1, x0:x1].any()
+    differs[y0:y1, x0:x1] = False
+    assert not differs.any()
+    # Inside the opening the streaky input is smoothed away.
+    inside = slice(int(target[:, 1].mean()) - 1, int(target[:, 1].mean()) + 2)
+    middle = slice(int(target[:, 0].mean()) - 3, int(target[:, 0].mean()) + 4)
+    assert with_step[0, inside, middle].std() < without[0, inside, middle].std()

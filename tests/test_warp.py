@@ -98,3 +98,16 @@ def test_bad_landmarks_raise_a_clear_error(change, message):
 def test_landmarks_of_the_wrong_shape_are_refused():
     with pytest.raises(GeometryError, match="shape"):
         check_landmarks(np.zeros((5, 3)), SIZE)
+
+
+def test_a_collapsed_destination_triangle_samples_nothing_far_away():
+    inner = _shape()
+    points = with_ring(inner, SIZE)
+    triangles = triangulate(points)
+    squashed = points.copy()
+    # Put a point almost on the line through two of its neighbours: its triangles collapse.
+    a, b, c = triangles[len(triangles) // 2]
+    squashed[c] = squashed[a] + (squashed[b] - squashed[a]) * 0.5 + 1e-3
+    field = displacement_field(points, squashed, triangles, (SIZE, SIZE))
+    assert np.isfinite(field).all()
+    assert np.abs(field).max() < SIZE / 2
