@@ -41,8 +41,7 @@ N_DENSE = 468
 _INPUT = 192
 #: Border added on each side of the crop, as a fraction of its side. On London's manual
 #: points the eye-centre error was 2.68 / 2.35 / 2.14 / 2.22 / 3.14 % of the inter-ocular
-#: distance for 0 / 0.1 / 0.15 / 0.2 / 0.35 (scripts/measure_dense_landmarks.py,
-#: docs/geometry.md).
+#: distance for 0 / 0.1 / 0.15 / 0.2 / 0.35 (docs/geometry.md).
 PAD = 0.15
 _INSTALL = "pip install ai-edge-litert==1.4.0 && pip install --no-deps mediapipe==0.10.21"
 
