@@ -158,6 +158,27 @@ def score(results, expression, T, shapes_t, judge, embedder) -> dict[str, dict[s
     return table
 
 
+def markdown(report: dict) -> str:
+    """The report as Markdown tables, one per expression and protocol."""
+    lines = []
+    heads = "| method | PSNR | SSIM | sharpness | mouth PSNR | judge | identity kept | " \
+        "old contours kept | new contours drawn |"  # fmt: skip
+    for expression, protocols in report.items():
+        for protocol, table in protocols.items():
+            n = table["input"]["n"]
+            lines += ["", f"**{expression}, {protocol}** ({n} test pairs)", "", heads,
+                      "|---|" + "---:|" * 8]  # fmt: skip
+            for method in METHODS:
+                row = table[method]
+                ident = "–" if np.isnan(row["identity_kept"]) else f"{row['identity_kept']:.0%}"
+                lines.append(
+                    f"| {method} | {row['psnr']:.2f} | {row['ssim']:.3f} | {row['sharpness']:.2f} "
+                    f"| {row['mouth_psnr']:.2f} | {row['judge']:.0%} | {ident} "
+                    f"| {row['old_contours_kept']:.2f} | {row['new_contours_drawn']:.2f} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("expressions", nargs="*", default=["happy", "surprise"])
@@ -193,6 +214,8 @@ def main() -> None:
             )
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=1, sort_keys=True)
+    with open(args.out.replace(".json", ".md"), "w", encoding="utf-8") as handle:
+        handle.write(markdown(report))
     for expression, protocols in report.items():
         for protocol, table in protocols.items():
             print(f"\n{expression} / {protocol} (n={table['input']['n']})")
