@@ -108,3 +108,52 @@ def test_the_mouth_step_changes_only_the_opened_mouth():
     inside = slice(int(target[:, 1].mean()) - 1, int(target[:, 1].mean()) + 2)
     middle = slice(int(target[:, 0].mean()) - 3, int(target[:, 0].mean()) + 4)
     assert with_step[0, inside, middle].std() < without[0, inside, middle].std()
+
+
+def _cli(*args) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from pixelfes.cli import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@needs_mesh
+def test_apply_with_a_geometry_model_edits_a_photo_and_a_video(tmp_path):
+    import cv2
+
+    photo = tmp_path / "portrait.jpg"
+    photo.write_bytes(PORTRAIT.read_bytes())
+    code, out = _cli("apply", photo, "--model", "happy-geometry")
+    assert code == 0, out
+    assert (tmp_path / "portrait_happy-geometry.jpg").is_file()
+    frame = pixelfes.imageio.read_image(PORTRAIT)[:, :, ::-1]
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
+    for shift in range(4):
+        writer.write(np.ascontiguousarray(np.roll(frame, 2 * shift, axis=1)))
+    writer.release()
+    code, out = _cli("apply", clip, "--model", "surprise-geometry")
+    assert code == 0, out
+
+
+def test_missing_face_mesh_is_a_clear_error(tmp_path, monkeypatch):
+    from pixelfes.exceptions import MissingDependencyError
+    from pixelfes.faces import landmarks
+
+    def absent():
+        raise MissingDependencyError("dense landmarks need: pip install --no-deps mediapipe")
+
+    monkeypatch.setattr(landmarks, "mesh_model_path", absent)
+    landmarks._mesh.cache_clear()
+    try:
+        photo = tmp_path / "portrait.jpg"
+        photo.write_bytes(PORTRAIT.read_bytes())
+        code, out = _cli("apply", photo, "--model", "surprise-geometry")
+        assert code == 1 and "mediapipe" in out and "Traceback" not in out
+        assert not (tmp_path / "portrait_surprise-geometry.jpg").exists()
+        with pytest.raises(MissingDependencyError, match="mediapipe"):
+            edit_image(pixelfes.imageio.read_image(PORTRAIT), model="surprise-geometry")
+    finally:
+        landmarks._mesh.cache_clear()
