@@ -53,18 +53,16 @@ def main() -> None:
     plain_ms = median_ms(lambda: edit_image(photo, model=plain), args.repeats)
     geometry_ms = median_ms(lambda: edit_image(photo, model=geometry), args.repeats)
     face = align(photo, 128)[0]
-    source, target, _, change, _ = geometric._plan(geometry, face.crop, 1.0)
-    warped = geometric._warp_photo(photo, face, source, target, geometry)
+    plan = geometric._plan(geometry, face.crop, 1.0)
+    warped = geometric._warp_photo(photo, face, plan)
     steps = {
         "detect+align": median_ms(lambda: align(photo, 128), args.repeats),
         "dense landmarks": median_ms(lambda: dense_landmarks(face.crop), args.repeats),
         "landmarks+shape+texture": median_ms(
             lambda: geometric._plan(geometry, face.crop, 1.0), args.repeats
         ),
-        "photo warp": median_ms(
-            lambda: geometric._warp_photo(photo, face, source, target, geometry), args.repeats
-        ),
-        "paste": median_ms(lambda: paste_change(warped, face, change), args.repeats),
+        "photo warp": median_ms(lambda: geometric._warp_photo(photo, face, plan), args.repeats),
+        "paste": median_ms(lambda: paste_change(warped, face, plan.change), args.repeats),
     }
     with tempfile.TemporaryDirectory() as tmp:
         plain_video = video_fps(plain, args.frames, Path(tmp))

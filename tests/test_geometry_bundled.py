@@ -11,6 +11,7 @@ import pytest
 import pixelfes
 from pixelfes.data import find_pairs, load_pairs
 from pixelfes.editing import edit_image, load_model
+from pixelfes.imageio import read_image
 from pixelfes.models import GeometryModel
 from pixelfes.pretrained import bundled_models, find_bundled
 
@@ -62,7 +63,7 @@ def test_loads_small_with_an_honest_card(bundled):
 
 @needs_mesh
 def test_geometry_edit_of_the_bundled_portrait_changes_only_the_face_region():
-    photo = pixelfes.imageio.read_image(PORTRAIT)
+    photo = read_image(PORTRAIT)
     result = edit_image(photo, model="surprise-geometry")
     ((x0, y0, x1, y1),) = result.faces
     outside = np.ones(photo.shape[:2], bool)
@@ -128,7 +129,7 @@ def test_apply_with_a_geometry_model_edits_a_photo_and_a_video(tmp_path):
     code, out = _cli("apply", photo, "--model", "happy-geometry")
     assert code == 0, out
     assert (tmp_path / "portrait_happy-geometry.jpg").is_file()
-    frame = pixelfes.imageio.read_image(PORTRAIT)[:, :, ::-1]
+    frame = read_image(PORTRAIT)[:, :, ::-1]
     clip = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
     for shift in range(4):
@@ -154,6 +155,6 @@ def test_missing_face_mesh_is_a_clear_error(tmp_path, monkeypatch):
         assert code == 1 and "mediapipe" in out and "Traceback" not in out
         assert not (tmp_path / "portrait_surprise-geometry.jpg").exists()
         with pytest.raises(MissingDependencyError, match="mediapipe"):
-            edit_image(pixelfes.imageio.read_image(PORTRAIT), model="surprise-geometry")
+            edit_image(read_image(PORTRAIT), model="surprise-geometry")
     finally:
         landmarks._mesh.cache_clear()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -38,7 +39,7 @@ from pixelfes.faces.warp import (
     RING_EXTENT,
     check_landmarks,
     check_mesh,
-    displacement_field,
+    mesh_maps,
     sparse_triangulation,
     warp_crop,
     with_ring,
@@ -227,9 +228,25 @@ def _target_shape(model: GeometryModel, shape: np.ndarray, intensity: float) -> 
     raise GeometryError("the predicted face shape folds the mesh even at a quarter of the change")
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """One face's edit at crop resolution (all on [0, 1]).
+
+    ``field``: (G, G, 2) offsets from output to source crop coordinates on the grid that
+    covers the mesh's square (the crop and ``margin`` pixels around it); ``warped``: the
+    crop warped to the target shape; ``change``: the texture change to add to it;
+    ``interior``: the opened mouth's values and weight, or None.
+    """
+
+    field: np.ndarray
+    margin: int
+    warped: np.ndarray
+    change: np.ndarray
+    interior: tuple[np.ndarray, np.ndarray] | None
+
+
 def _plan(model: GeometryModel, crop: np.ndarray, intensity: float, shape=None, mouth=True):
-    """Input shape, target shape, the warped crop, the texture change to add to it
-    (S, S, 3), and the opened mouth's interior and weight (S, S, 3), (S, S) or None."""
+    """Landmarks, target shape, warp, texture change and mouth of one (S, S, 3) crop."""
     size = model.image_shape_[0]
     if crop.shape != (size, size, 3):
         raise ValueError(f"crop has shape {crop.shape}, the model works on ({size}, {size}, 3)")
@@ -240,24 +257,34 @@ def _plan(model: GeometryModel, crop: np.ndarray, intensity: float, shape=None, 
     target = _target_shape(model, source, intensity)
     triangles = model.triangles
     src, dst, frame_shape = (with_ring(s, size) for s in (source, target, model.mean_shape_))
+    margin = int(np.ceil(RING_EXTENT * size))
+    grid = size + 2 * margin
+    map_x, map_y = mesh_maps(src, dst, triangles, (grid, grid), (-margin, -margin))
+    inner = (slice(margin, margin + size),) * 2
     image = to_unit(crop)
-    warped = warp_crop(image, src, dst, triangles)
+    warped = cv2.remap(image, map_x[inner], map_y[inner], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    xs, ys = np.meshgrid(np.arange(-margin, size + margin, dtype=np.float32),
+                         np.arange(-margin, size + margin, dtype=np.float32))  # fmt: skip
+    field = np.stack([map_x - xs, map_y - ys], axis=-1)
     frame = warp_crop(luma(image), src, frame_shape, triangles)
-    change = warp_crop(model.texture_change(frame[None])[0], frame_shape, dst, triangles)
-    change = np.float32(intensity) * np.repeat(change[..., None], 3, axis=2)
-    interior = None
+    # Frame -> target: the texture change and, for an opened mouth, the model's value from
+    # a blurred input (the lip pixels stretched over the opening would print as streaks).
+    planes = [model.texture_change(frame[None])[0]]
+    weight = None
     if mouth and model.n_points == N_DENSE:
         weight = _mouth_weight(target, size) * np.float32(min(intensity, 1.0))
         if weight.any():
-            # The opened mouth: the texture model's value from a blurred input (the lip
-            # pixels stretched over the opening would print as streaks), its colour from
-            # the blurred warped crop; it replaces the pixels there.
             smooth = cv2.GaussianBlur(frame, (0, 0), MOUTH_BLUR)
-            value = smooth + model.texture_change(smooth[None])[0]
-            value = warp_crop(value, frame_shape, dst, triangles)
-            blurred = cv2.GaussianBlur(warped, (0, 0), MOUTH_BLUR)
-            interior = (blurred + (value - luma(blurred))[..., None], weight)
-    return source, target, warped, change, interior
+            planes.append(smooth + model.texture_change(smooth[None])[0])
+    moved = warp_crop(np.dstack(planes), frame_shape, dst, triangles).reshape(size, size, -1)
+    change = np.float32(intensity) * np.repeat(moved[..., :1], 3, axis=2)
+    interior = None
+    if moved.shape[-1] == 2:
+        # Coloured by the blurred warped crop, it replaces the pixels in the opening.
+        blurred = cv2.GaussianBlur(warped, (0, 0), MOUTH_BLUR)
+        interior = (blurred + (moved[..., 1] - luma(blurred))[..., None], weight)
+    return _Plan(field, margin, warped, change, interior)
 
 
 def _mouth_weight(shape: np.ndarray, size: int) -> np.ndarray:
@@ -282,10 +309,10 @@ def synthesize(
         return out
     for i, crop in enumerate(crops):
         shape = None if shapes is None else shapes[i]
-        _, _, warped, change, interior = _plan(model, crop, intensity, shape, mouth)
-        edited = warped + change
-        if interior is not None:
-            values, weight = interior
+        plan = _plan(model, crop, intensity, shape, mouth)
+        edited = plan.warped + plan.change
+        if plan.interior is not None:
+            values, weight = plan.interior
             edited += weight[..., None] * (values - edited)
         out[i] = np.clip(edited, 0.0, 1.0)
     return out
@@ -304,10 +331,10 @@ def edit_face(
     """
     if intensity == 0:
         return np.array(image, copy=True)
-    source, target, _, change, interior = _plan(model, face.crop, intensity)
-    edited = paste_change(_warp_photo(image, face, source, target, model), face, change)
-    if interior is not None:
-        edited = _replace(edited, face, *interior)
+    plan = _plan(model, face.crop, intensity)
+    edited = paste_change(_warp_photo(image, face, plan), face, plan.change)
+    if plan.interior is not None:
+        edited = _replace(edited, face, *plan.interior)
     return edited
 
 
@@ -354,27 +381,17 @@ def mesh_box(image_shape: tuple[int, ...], face: AlignedFace) -> tuple[int, int,
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
-def _warp_photo(image, face: AlignedFace, source, target, model: GeometryModel) -> np.ndarray:
+def _warp_photo(image: np.ndarray, face: AlignedFace, plan: _Plan) -> np.ndarray:
     out = np.array(image, copy=True)
     box = mesh_box(image.shape, face)
     if box is None:
         return out
     x0, y0, x1, y1 = box
-    size = face.size
-    margin = int(np.ceil(RING_EXTENT * size))
-    grid = size + 2 * margin
-    field = displacement_field(
-        with_ring(source, size),
-        with_ring(target, size),
-        model.triangles,
-        (grid, grid),
-        origin=(-margin, -margin),
-    )
     # Region pixel (u, v) -> grid pixel: crop point M (u + x0, v + y0) shifted by the margin.
     m = np.array(face.matrix, np.float64)
-    m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64) + margin
+    m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64) + plan.margin
     offsets = cv2.warpAffine(
-        field,
+        plan.field,
         m,
         (x1 - x0, y1 - y0),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,

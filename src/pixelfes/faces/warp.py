@@ -18,6 +18,8 @@ References
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -195,17 +197,28 @@ def mesh_maps(
     for t in np.flatnonzero(drawn):
         cv2.fillConvexPoly(index, corners[t], int(t), lineType=cv2.LINE_8, shift=shift)
     index = _fill_gaps(index)
-    affine = _affines(src, dst, triangles)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-    xs += ox
-    ys += oy
-    inside = index >= 0
-    a = affine[index[inside]]
-    map_x, map_y = xs.copy(), ys.copy()
-    px, py = xs[inside], ys[inside]
-    map_x[inside] = a[:, 0, 0] * px + a[:, 0, 1] * py + a[:, 0, 2]
-    map_y[inside] = a[:, 1, 0] * px + a[:, 1, 1] * py + a[:, 1, 2]
-    return map_x.astype(np.float32), map_y.astype(np.float32)
+    # One row of six coefficients per triangle, and the identity for uncovered pixels
+    # (index -1 picks the last row).
+    coef = np.concatenate([_affines(src, dst, triangles).reshape(-1, 6), _IDENTITY])
+    c = coef.astype(np.float32)[index]
+    xs, ys = _grid(h, w, float(ox), float(oy))
+    map_x = c[..., 0] * xs + c[..., 1] * ys + c[..., 2]
+    map_y = c[..., 3] * xs + c[..., 4] * ys + c[..., 5]
+    return map_x, map_y
+
+
+_IDENTITY = np.array([[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]])
+
+
+@functools.lru_cache(maxsize=8)
+def _grid(h: int, w: int, ox: float, oy: float) -> tuple[np.ndarray, np.ndarray]:
+    """Crop coordinates of an (h, w) grid starting at (ox, oy), float32, read-only."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    xs += np.float32(ox)
+    ys += np.float32(oy)
+    xs.setflags(write=False)
+    ys.setflags(write=False)
+    return xs, ys
 
 
 def _fill_gaps(index: np.ndarray, reach: int = 16) -> np.ndarray:
@@ -232,8 +245,8 @@ def displacement_field(
 ) -> np.ndarray:
     """``mesh_maps`` minus the grid: (H, W, 2) float32 offsets from output to source."""
     map_x, map_y = mesh_maps(src, dst, triangles, shape, origin)
-    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
-    return np.stack([map_x - xs - np.float32(origin[0]), map_y - ys - np.float32(origin[1])], -1)
+    xs, ys = _grid(shape[0], shape[1], float(origin[0]), float(origin[1]))
+    return np.stack([map_x - xs, map_y - ys], -1)
 
 
 def warp_crop(
