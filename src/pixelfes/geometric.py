@@ -273,7 +273,9 @@ def _plan(model: GeometryModel, crop: np.ndarray, intensity: float, shape=None, 
     planes = [model.texture_change(frame[None])[0]]
     weight = None
     if mouth and model.n_points == N_DENSE:
-        weight = _mouth_weight(target, size) * np.float32(min(intensity, 1.0))
+        # Only the newly opened part: an input whose mouth is already open (teeth) keeps it.
+        opened = 1.0 - _opening_area(source) / max(_opening_area(target), 1e-6)
+        weight = _mouth_weight(target, size) * np.float32(np.clip(opened, 0.0, 1.0))
         if weight.any():
             smooth = cv2.GaussianBlur(frame, (0, 0), MOUTH_BLUR)
             planes.append(smooth + model.texture_change(smooth[None])[0])
@@ -285,6 +287,12 @@ def _plan(model: GeometryModel, crop: np.ndarray, intensity: float, shape=None, 
         blurred = cv2.GaussianBlur(warped, (0, 0), MOUTH_BLUR)
         interior = (blurred + (moved[..., 1] - luma(blurred))[..., None], weight)
     return _Plan(field, margin, warped, change, interior)
+
+
+def _opening_area(shape: np.ndarray) -> float:
+    """Area (square pixels) of the inner-lip polygon of a (468, 2) shape."""
+    x, y = shape[list(INNER_LIPS)].T
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
 def _mouth_weight(shape: np.ndarray, size: int) -> np.ndarray:
