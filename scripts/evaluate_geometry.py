@@ -186,6 +186,27 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary(report: dict) -> str:
+    """One line per expression and protocol: plain Pixel-RR against the geometry model."""
+    lines = [
+        "| expression, protocol | pairs | PSNR input / plain / geometry | judge plain / "
+        "geometry / real | identity kept plain / geometry | old contours kept plain / "
+        "geometry |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for expression, protocols in report.items():
+        for protocol, t in protocols.items():
+            p, g = t["plain"], t["geometry"]
+            lines.append(
+                f"| {expression}, {protocol} | {t['input']['n']} | {t['input']['psnr']:.2f} / "
+                f"{p['psnr']:.2f} / {g['psnr']:.2f} | {p['judge']:.0%} / {g['judge']:.0%}"
+                f" / {t['target']['judge']:.0%} | {p['identity_kept']:.0%} / "
+                f"{g['identity_kept']:.0%} | {p['old_contours_kept']:.2f} / "
+                f"{g['old_contours_kept']:.2f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("expressions", nargs="*", default=["happy", "surprise"])
@@ -223,7 +244,7 @@ def main() -> None:
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=1, sort_keys=True)
     with open(args.out.replace(".json", ".md"), "w", encoding="utf-8") as handle:
-        handle.write(markdown(report))
+        handle.write(summary(report) + markdown(report))
     for expression, protocols in report.items():
         for protocol, table in protocols.items():
             print(f"\n{expression} / {protocol} (n={table['input']['n']})")
