@@ -12,7 +12,7 @@ also ``ValueError`` so that callers that caught ``ValueError`` keep working::
     ├── InvalidModelError (ValueError)      a model file is corrupt, foreign or too new
     ├── NoFaceError (ValueError)            no usable face in an image
     ├── DatasetError (ValueError)           a dataset/folder is missing, empty or unpaired
-    └── MissingDependencyError (ImportError) an optional package is not installed
+    └── MissingDependencyError (ImportError, ValueError) an optional package is missing
 
 ``ImageError`` and ``ModelFileError`` are the former names of ``InvalidImageError`` and
 ``InvalidModelError`` (the same classes).
@@ -68,8 +68,12 @@ class DatasetError(PixelfesError, ValueError):
     """A dataset or image folder is missing, empty, unpaired or uses an unknown label."""
 
 
-class MissingDependencyError(PixelfesError, ImportError):
-    """An optional package a feature needs is not installed; the message says how to install it."""
+class MissingDependencyError(PixelfesError, ImportError, ValueError):
+    """An optional package a feature needs is not installed; the message says how to install it.
+
+    Also a ``ValueError``, like every pixelfes error, so that one ``except ValueError``
+    still catches everything pixelfes raises on purpose.
+    """
 
 
 class GeometryError(InvalidInputError):
