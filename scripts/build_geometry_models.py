@@ -67,7 +67,7 @@ Turns a neutral face into a {target} one by moving it and changing its texture: 
 dense landmarks of the face (MediaPipe face mesh), a reduced-rank ridge shape model that
 predicts where they go, a piecewise-affine warp of the photo at its own resolution, and a
 Pixel-RR texture change learned in the mean {target} shape's frame. {use}
-Use it with `pixelfes apply photo.jpg --model {target}-geometry` (needs the geometry extra).
+Use it with `pixelfes edit photo.jpg --model {target}-geometry` (needs the geometry extra).
 
 | | |
 |---|---|

@@ -47,7 +47,7 @@ def test_happy_and_surprise_have_geometry_variants_by_name():
 @pytest.mark.parametrize("bundled", GEOMETRY, ids=lambda m: m.name)
 def test_loads_small_with_an_honest_card(bundled):
     assert bundled.path.stat().st_size <= 300 * 1024
-    model = pixelfes.load(bundled.path)
+    model = pixelfes.load_model(bundled.path)
     assert isinstance(model, GeometryModel)
     meta = model.metadata_
     assert (meta["source_expression"], meta["target_expression"]) == (
@@ -121,12 +121,12 @@ def _cli(*args) -> tuple[int, str]:
 
 
 @needs_mesh
-def test_apply_with_a_geometry_model_edits_a_photo_and_a_video(tmp_path):
+def test_edit_command_with_a_geometry_model_edits_a_photo_and_a_video(tmp_path):
     import cv2
 
     photo = tmp_path / "portrait.jpg"
     photo.write_bytes(PORTRAIT.read_bytes())
-    code, out = _cli("apply", photo, "--model", "happy-geometry")
+    code, out = _cli("edit", photo, "--model", "happy-geometry")
     assert code == 0, out
     assert (tmp_path / "portrait_happy-geometry.jpg").is_file()
     frame = read_image(PORTRAIT)[:, :, ::-1]
@@ -135,7 +135,7 @@ def test_apply_with_a_geometry_model_edits_a_photo_and_a_video(tmp_path):
     for shift in range(4):
         writer.write(np.ascontiguousarray(np.roll(frame, 2 * shift, axis=1)))
     writer.release()
-    code, out = _cli("apply", clip, "--model", "surprise-geometry")
+    code, out = _cli("edit", clip, "--model", "surprise-geometry")
     assert code == 0, out
 
 
@@ -151,7 +151,7 @@ def test_missing_face_mesh_is_a_clear_error(tmp_path, monkeypatch):
     try:
         photo = tmp_path / "portrait.jpg"
         photo.write_bytes(PORTRAIT.read_bytes())
-        code, out = _cli("apply", photo, "--model", "surprise-geometry")
+        code, out = _cli("edit", photo, "--model", "surprise-geometry")
         assert code == 1 and "mediapipe" in out and "Traceback" not in out
         assert not (tmp_path / "portrait_surprise-geometry.jpg").exists()
         with pytest.raises(MissingDependencyError, match="mediapipe"):

@@ -171,6 +171,8 @@ class GeometryModel(BaseImageModel):
             raise ValueError(f"array triangles_ has shape {tri.shape}, expected (T, 3)")
         if (tri != np.round(tri)).any() or tri.min() < 0 or tri.max() >= n_vertices:
             raise ValueError(f"array triangles_ must hold vertex indices in [0, {n_vertices})")
+        if not hasattr(self, "gain_"):  # loading checks the array shapes before the header values
+            return
         gain = self.gain_
         if isinstance(gain, bool) or not isinstance(gain, int | float) or not 0 < gain <= 4:
             raise ValueError(f"gain_ must be a number in (0, 4], got {gain!r}")
