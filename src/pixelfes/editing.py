@@ -133,7 +133,9 @@ def synthesize(
     if _is_geometric(model):
         from pixelfes.geometric import synthesize as synthesize_geometric
 
-        return synthesize_geometric(model, crops, intensity)
+        if np.ndim(intensity):
+            raise InvalidInputError("a geometry model takes one intensity, not a map")
+        return synthesize_geometric(model, crops, float(intensity))
     source = to_unit(crops)
     if not np.any(intensity):
         return source
