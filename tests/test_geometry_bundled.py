@@ -178,3 +178,10 @@ def test_dense_landmarks_find_london_eyes_and_mouth_corners(shared_data):
     errors = 100 * np.array(errors)
     assert errors[:, :2].mean() < 3.0  # 2.1% measured on all 102 faces
     assert errors[:, 2:].mean() < 4.5  # 3.2% measured
+
+
+def test_region_doses_are_refused_for_geometry_models():
+    from pixelfes.exceptions import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="region"):
+        edit_image(read_image(PORTRAIT), model="happy-geometry", regions={"mouth": 1.2})
