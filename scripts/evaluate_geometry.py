@@ -7,7 +7,9 @@ For happy and surprise (or the expressions given), over the shared data sets:
 
 Methods: the unchanged input (floor), plain Pixel-RR (alpha 0.4, luma, as ``pixelfes.edit``
 applies it), the geometry model at intensity 1 (its calibrated default), without its
-inner-mouth step, its warp alone (no texture change) and the real target photo (ceiling).
+inner-mouth step, its warp alone (no texture change), with the real target's landmarks in
+place of the shape model's prediction (what a perfect shape model would give) and the real
+target photo (ceiling).
 Scores per method: PSNR and SSIM to the real target, sharpness (gradient energy of output /
 target), PSNR inside the real target's inner-mouth polygon, the FER2013 judge's accuracy,
 identity kept (dlib distance to the input below 0.6, on 40 evenly spaced faces per
@@ -48,7 +50,15 @@ DATASETS = {
     "happy": ("london", *RESEARCH),
     **{e: RESEARCH for e in ("surprise", "sad", "anger", "disgust", "fear")},
 }
-METHODS = ("input", "plain", "warp only", "geometry, no mouth step", "geometry", "target")
+METHODS = (
+    "input",
+    "plain",
+    "warp only",
+    "geometry, no mouth step",
+    "geometry",
+    "geometry, true shape",
+    "target",
+)
 #: Identity is scored on this many faces per protocol (evenly spaced; dlib is slow here).
 IDENTITY_FACES = 40
 IDENTITY_METHODS = ("plain", "geometry", "target")
@@ -92,6 +102,9 @@ def outputs(X, T, shapes_x, shapes_t, subjects, train, test) -> dict[str, np.nda
             model, X[test], 1.0, shapes=shapes_x[test], mouth=False
         ),
         "geometry": geometric.synthesize(model, X[test], 1.0, shapes=shapes_x[test]),
+        "geometry, true shape": geometric.synthesize(
+            model, X[test], 1.0, shapes=shapes_x[test], targets=shapes_t[test]
+        ),
         "target": to_unit(T[test]),
     }
 
@@ -172,7 +185,7 @@ def markdown(report: dict) -> str:
             n = table["input"]["n"]
             lines += ["", f"**{expression}, {protocol}** ({n} test pairs)", "", heads,
                       "|---|" + "---:|" * 8]  # fmt: skip
-            for method in METHODS:
+            for method in (m for m in METHODS if m in table):
                 row = table[method]
                 ident = "–" if np.isnan(row["identity_kept"]) else f"{row['identity_kept']:.0%}"
                 psnr, mouth = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import zipfile
 
@@ -184,3 +185,21 @@ def test_a_shape_change_that_folds_the_mesh_is_refused():
     crops = np.zeros((1, SIZE, SIZE, 3), np.uint8)
     with pytest.raises(GeometryError, match="folds"):
         geometric.synthesize(model, crops, 1.0, shapes=_shapes()[0][:1])
+
+
+def test_given_target_shapes_replace_the_prediction():
+    model = _model()
+    crops = (RNG.random((1, SIZE, SIZE, 3)) * 255).astype(np.uint8)
+    shapes = _shapes()[0][:1]
+    still = copy.deepcopy(model)
+    still.displacement_mean_[:] = 0.0
+    still.shape_left_[:] = 0.0
+    np.testing.assert_allclose(
+        geometric.synthesize(model, crops, 1.0, shapes=shapes, targets=shapes),
+        geometric.synthesize(still, crops, 1.0, shapes=shapes),
+        atol=1e-6,
+    )
+    broken = shapes.copy()
+    broken[0, 0, 0] = np.nan
+    with pytest.raises(GeometryError, match="target landmarks"):
+        geometric.synthesize(model, crops, 1.0, shapes=shapes, targets=broken)

@@ -245,7 +245,9 @@ class _Plan:
     interior: tuple[np.ndarray, np.ndarray] | None
 
 
-def _plan(model: GeometryModel, crop: np.ndarray, intensity: float, shape=None, mouth=True):
+def _plan(
+    model: GeometryModel, crop: np.ndarray, intensity: float, shape=None, mouth=True, target=None
+):
     """Landmarks, target shape, warp, texture change and mouth of one (S, S, 3) crop."""
     size = model.image_shape_[0]
     if crop.shape != (size, size, 3):
@@ -254,7 +256,10 @@ def _plan(model: GeometryModel, crop: np.ndarray, intensity: float, shape=None, 
     source = check_landmarks(source, size, "input landmarks")
     if len(source) != model.n_points:
         raise GeometryError(f"{len(source)} landmarks given, the model uses {model.n_points}")
-    target = _target_shape(model, source, intensity)
+    if target is None:
+        target = _target_shape(model, source, intensity)
+    else:
+        target = source + intensity * (check_landmarks(target, size, "target landmarks") - source)
     triangles = model.triangles
     src, dst, frame_shape = (with_ring(s, size) for s in (source, target, model.mean_shape_))
     margin = int(np.ceil(RING_EXTENT * size))
@@ -304,12 +309,19 @@ def _mouth_weight(shape: np.ndarray, size: int) -> np.ndarray:
 
 
 def synthesize(
-    model: GeometryModel, crops: np.ndarray, intensity: float = 1.0, shapes=None, mouth=True
+    model: GeometryModel,
+    crops: np.ndarray,
+    intensity: float = 1.0,
+    shapes=None,
+    mouth=True,
+    targets=None,
 ) -> np.ndarray:
     """Edit aligned crops at crop resolution: (N, S, S, 3) uint8 -> float32 on [0, 1].
 
     ``shapes`` (N, 468, 2) skips the landmark step (e.g. the cached landmarks of a data
-    set); ``mouth=False`` leaves out the inner-mouth step. Intensity 0 returns the input.
+    set); ``mouth=False`` leaves out the inner-mouth step; ``targets`` (N, 468, 2) replaces
+    the shape model's prediction (to measure what a perfect shape model would give).
+    Intensity 0 returns the input.
     """
     crops = np.asarray(crops)
     out = to_unit(crops)
@@ -317,7 +329,8 @@ def synthesize(
         return out
     for i, crop in enumerate(crops):
         shape = None if shapes is None else shapes[i]
-        plan = _plan(model, crop, intensity, shape, mouth)
+        target = None if targets is None else targets[i]
+        plan = _plan(model, crop, intensity, shape, mouth, target)
         edited = plan.warped + plan.change
         if plan.interior is not None:
             values, weight = plan.interior
