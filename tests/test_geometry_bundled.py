@@ -185,3 +185,21 @@ def test_region_doses_are_refused_for_geometry_models():
 
     with pytest.raises(InvalidInputError, match="region"):
         edit_image(read_image(PORTRAIT), model="happy-geometry", regions={"mouth": 1.2})
+
+
+def test_train_geometry_refuses_options_it_cannot_honour(tmp_path):
+    code, out = _cli("train", "--data", "london", "--geometry", "--cv", "-o", tmp_path / "m.npz")
+    assert code == 2 and "--geometry" in out
+
+
+@needs_mesh
+@pytest.mark.data
+@pytest.mark.slow
+def test_train_geometry_command_writes_a_loadable_model(shared_data, tmp_path):
+    output = tmp_path / "happy-geometry.npz"
+    code, out = _cli("train", "--data", "london", "--to", "happy", "--geometry", "-o", output)
+    assert code == 0, out
+    assert "geometry(" in out and "held-out PSNR" in out
+    model = load_model(output)
+    assert isinstance(model, GeometryModel)
+    assert model.metadata_["target_expression"] == "happy"
