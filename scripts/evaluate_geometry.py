@@ -11,7 +11,7 @@ inner-mouth step, its warp alone (no texture change), with the real target's lan
 place of the shape model's prediction (what a perfect shape model would give) and the real
 target photo (ceiling).
 Scores per method: PSNR and SSIM to the real target, sharpness (gradient energy of output /
-target), PSNR inside the real target's inner-mouth polygon, the FER2013 judge's accuracy,
+target), PSNR inside the real target's inner-mouth polygon, the two judges' accuracy (FER2013 and facex),
 identity kept (dlib distance to the input below 0.6, on 40 evenly spaced faces per
 protocol for plain, geometry and the real target), and two contour
 measures (Canny edges inside the face mask): *old contours kept*, the share of the input's
@@ -37,6 +37,7 @@ from pixelfes.colour import luma, to_unit
 from pixelfes.data import find_pairs, load_pairs, subject_kfold
 from pixelfes.editing import synthesize as plain_synthesize
 from pixelfes.evaluation.classifier import ExpressionClassifier
+from pixelfes.evaluation.facex import FacexClassifier
 from pixelfes.evaluation.identity import SAME_PERSON_THRESHOLD, IdentityEmbedder
 from pixelfes.evaluation.metrics import batch_sharpness, batch_ssim
 from pixelfes.faces import face_mask
@@ -149,7 +150,7 @@ def masked_psnr(a: np.ndarray, b: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return np.where(n >= 10, 10 * np.log10(1.0 / np.maximum(mse, 1e-12)), np.nan)
 
 
-def score(results, expression, T, shapes_t, judge, embedder) -> dict[str, dict[str, float]]:
+def score(results, expression, T, shapes_t, judges, embedder) -> dict[str, dict[str, float]]:
     inputs, targets = results["input"], to_unit(T)
     mouths = mouth_masks(shapes_t, T.shape[1])
     few = np.unique(np.linspace(0, len(T) - 1, IDENTITY_FACES).astype(int))
@@ -162,7 +163,8 @@ def score(results, expression, T, shapes_t, judge, embedder) -> dict[str, dict[s
             "ssim": float(batch_ssim(images, targets).mean()),
             "sharpness": float(batch_sharpness(images, targets).mean()),
             "mouth_psnr": float(np.nanmean(masked_psnr(images, targets, mouths))),
-            "judge": float(np.mean([p == expression for p in judge.predict(images)])),
+            "judge": float(np.mean([p == expression for p in judges[0].predict(images)])),
+            "judge_facex": float(np.mean([p == expression for p in judges[1].predict(images)])),
             "identity_kept": float("nan"),
             "old_contours_kept": float(kept.mean()),
             "new_contours_drawn": float(drawn.mean()),
@@ -178,13 +180,13 @@ def score(results, expression, T, shapes_t, judge, embedder) -> dict[str, dict[s
 def markdown(report: dict) -> str:
     """The report as Markdown tables, one per expression and protocol."""
     lines = []
-    heads = "| method | PSNR | SSIM | sharpness | mouth PSNR | judge | identity kept | " \
-        "old contours kept | new contours drawn |"  # fmt: skip
+    heads = "| method | PSNR | SSIM | sharpness | mouth PSNR | FER judge | facex judge | " \
+        "identity kept | old contours kept | new contours drawn |"  # fmt: skip
     for expression, protocols in report.items():
         for protocol, table in protocols.items():
             n = table["input"]["n"]
             lines += ["", f"**{expression}, {protocol}** ({n} test pairs)", "", heads,
-                      "|---|" + "---:|" * 8]  # fmt: skip
+                      "|---|" + "---:|" * 9]  # fmt: skip
             for method in (m for m in METHODS if m in table):
                 row = table[method]
                 ident = "–" if np.isnan(row["identity_kept"]) else f"{row['identity_kept']:.0%}"
@@ -193,19 +195,23 @@ def markdown(report: dict) -> str:
                 )
                 lines.append(
                     f"| {method} | {psnr} | {row['ssim']:.3f} | {row['sharpness']:.2f} "
-                    f"| {mouth} | {row['judge']:.0%} | {ident} "
+                    f"| {mouth} | {row['judge']:.0%} | {_facex(row)} | {ident} "
                     f"| {row['old_contours_kept']:.2f} | {row['new_contours_drawn']:.2f} |"
                 )
     return "\n".join(lines) + "\n"
 
 
+def _facex(row: dict) -> str:
+    return f"{row['judge_facex']:.0%}" if "judge_facex" in row else "–"
+
+
 def summary(report: dict) -> str:
     """One line per expression and protocol: plain Pixel-RR against the geometry model."""
     lines = [
-        "| expression, protocol | pairs | PSNR input / plain / geometry | judge plain / "
-        "geometry / real | identity kept plain / geometry | old contours kept plain / "
-        "geometry |",
-        "|---|---:|---|---|---|---|",
+        "| expression, protocol | pairs | PSNR input / plain / geometry | FER judge plain / "
+        "geometry / real | facex judge plain / geometry / real | identity kept plain / "
+        "geometry | old contours kept plain / geometry |",
+        "|---|---:|---|---|---|---|---|",
     ]
     for expression, protocols in report.items():
         for protocol, t in protocols.items():
@@ -213,7 +219,8 @@ def summary(report: dict) -> str:
             lines.append(
                 f"| {expression}, {protocol} | {t['input']['n']} | {t['input']['psnr']:.2f} / "
                 f"{p['psnr']:.2f} / {g['psnr']:.2f} | {p['judge']:.0%} / {g['judge']:.0%}"
-                f" / {t['target']['judge']:.0%} | {p['identity_kept']:.0%} / "
+                f" / {t['target']['judge']:.0%} | {_facex(p)} / {_facex(g)} / "
+                f"{_facex(t['target'])} | {p['identity_kept']:.0%} / "
                 f"{g['identity_kept']:.0%} | {p['old_contours_kept']:.2f} / "
                 f"{g['old_contours_kept']:.2f} |"
             )
@@ -226,7 +233,7 @@ def main() -> None:
     parser.add_argument("--out", default="docs/geometry_results.json")
     parser.add_argument("--kfold-only", action="store_true", help="skip leave-one-dataset-out")
     args = parser.parse_args()
-    judge, embedder = ExpressionClassifier(), IdentityEmbedder()
+    judges, embedder = (ExpressionClassifier(), FacexClassifier()), IdentityEmbedder()
     report: dict = {}
     for expression in args.expressions:
         start = time.perf_counter()
@@ -248,7 +255,7 @@ def main() -> None:
             test = np.concatenate(test_idx)
             results = {m: np.concatenate(v) for m, v in pooled.items()}
             report.setdefault(expression, {})[protocol] = score(
-                results, expression, T[test], shapes_t[test], judge, embedder
+                results, expression, T[test], shapes_t[test], judges, embedder
             )
             print(
                 f"{expression} {protocol} done ({time.perf_counter() - start:.0f} s)",
