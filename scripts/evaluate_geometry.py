@@ -11,9 +11,9 @@ inner-mouth step, its warp alone (no texture change), with the real target's lan
 place of the shape model's prediction (what a perfect shape model would give) and the real
 target photo (ceiling).
 Scores per method: PSNR and SSIM to the real target, sharpness (gradient energy of output /
-target), PSNR inside the real target's inner-mouth polygon, the two judges' accuracy (FER2013 and facex),
-identity kept (dlib distance to the input below 0.6, on 40 evenly spaced faces per
-protocol for plain, geometry and the real target), and two contour
+target), PSNR inside the real target's inner-mouth polygon, the two judges' accuracy
+(FER2013 and facex), identity kept (dlib distance to the input below 0.6, on 40 evenly
+spaced faces per protocol for plain, geometry and the real target), and two contour
 measures (Canny edges inside the face mask): *old contours kept*, the share of the input's
 contours that the target no longer has which are still drawn, and *new contours drawn*,
 the share of the target's new contours that are drawn. A double outline is both at once.
