@@ -46,7 +46,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pretrained", ("pixelfes.pretrained",)),
     (
         "training",
-        ("pixelfes.training", "pixelfes.kernel_selection", "pixelfes.editing", "pixelfes.bundled"),
+        (
+            "pixelfes.training",
+            "pixelfes.kernel_selection",
+            "pixelfes.geometric",
+            "pixelfes.editing",
+            "pixelfes.bundled",
+        ),
     ),
     ("pipelines", ("pixelfes.video", "pixelfes.batch", "pixelfes.cluster", "pixelfes.streaming")),
     ("evaluation", ("pixelfes.evaluation", "pixelfes.baselines")),

@@ -130,6 +130,12 @@ def synthesize(
     ndarray of shape (N, S, S, C), float32, clipped to [0, 1]
     """
     _check_intensity(intensity)
+    if _is_geometric(model):
+        from pixelfes.geometric import synthesize as synthesize_geometric
+
+        if np.ndim(intensity):
+            raise InvalidInputError("a geometry model takes one intensity, not a map")
+        return synthesize_geometric(model, crops, float(intensity))
     source = to_unit(crops)
     if not np.any(intensity):
         return source
@@ -156,6 +162,13 @@ def _predict(
     matched, face_mean, face_std = match_to(source, *stats, face_mask(source.shape[1]))
     predicted = _predict_matching_channels(model, matched)
     return unmatch(np.asarray(predicted, np.float32), *stats, face_mean, face_std)
+
+
+def _is_geometric(model: Any) -> bool:
+    """Whether ``model`` moves landmarks (a GeometryModel) rather than mapping pixels."""
+    from pixelfes.models import GeometryModel
+
+    return isinstance(model, GeometryModel)
 
 
 def _shares_channels(model: Any) -> bool:
@@ -214,10 +227,11 @@ def edit_image(
         ``detect(image)``.
     regions : dict of str to float, optional
         Intensity per region (``mouth``, ``eyes``, ``brows``, ``rest``); regions not named
-        get ``intensity`` (see :mod:`pixelfes.faces.regions`).
+        get ``intensity`` (see :mod:`pixelfes.faces.regions`). Per-pixel models only.
     clean_border : bool
         Fade the edit out where the border of the aligned crop covers background, hair or
         beard rather than the face's skin (:func:`pixelfes.faces.border.border_mask`).
+        Per-pixel models only: a geometry model's warp fades out at its mesh's ring.
 
     Returns
     -------
@@ -259,6 +273,16 @@ def edit_image(
         landmarks=landmarks,
         source=source,
     )
+    if _is_geometric(model):
+        if regions is not None:
+            raise InvalidInputError("region doses apply to per-pixel models, not geometry models")
+        from pixelfes.geometric import edit_face, mesh_box
+
+        edited = image
+        for aligned in faces:
+            edited = edit_face(edited, aligned, model, intensity)
+        boxes = [b for aligned in faces if (b := mesh_box(image.shape, aligned)) is not None]
+        return EditResult(image=edited, faces=boxes)
     crops = np.stack([aligned.crop for aligned in faces])
     weight = intensity if regions is None else intensity_map(size, regions, intensity)
     changes = synthesize(model, crops, weight) - to_unit(crops)

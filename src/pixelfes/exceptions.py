@@ -5,12 +5,14 @@ also ``ValueError`` so that callers that caught ``ValueError`` keep working::
 
     PixelfesError
     ├── InvalidInputError (ValueError)      an argument has the wrong shape, dtype or value
-    │   └── NotFittedError (AttributeError) a model used before ``fit``
+    │   ├── NotFittedError (AttributeError) a model used before ``fit``
+    │   └── GeometryError                   unusable landmarks, a folded mesh
     ├── InvalidImageError (ValueError)      an image cannot be read or has a bad layout
     │   └── ImageTooLargeError              more pixels than the decoding limit
     ├── InvalidModelError (ValueError)      a model file is corrupt, foreign or too new
     ├── NoFaceError (ValueError)            no usable face in an image
-    └── DatasetError (ValueError)           a dataset/folder is missing, empty or unpaired
+    ├── DatasetError (ValueError)           a dataset/folder is missing, empty or unpaired
+    └── MissingDependencyError (ImportError, ValueError) an optional package is missing
 
 ``ImageError`` and ``ModelFileError`` are the former names of ``InvalidImageError`` and
 ``InvalidModelError`` (the same classes).
@@ -20,11 +22,13 @@ from __future__ import annotations
 
 __all__ = [
     "DatasetError",
+    "GeometryError",
     "ImageError",
     "ImageTooLargeError",
     "InvalidImageError",
     "InvalidInputError",
     "InvalidModelError",
+    "MissingDependencyError",
     "ModelFileError",
     "NoFaceError",
     "NotFittedError",
@@ -62,6 +66,18 @@ class NoFaceError(PixelfesError, ValueError):
 
 class DatasetError(PixelfesError, ValueError):
     """A dataset or image folder is missing, empty, unpaired or uses an unknown label."""
+
+
+class MissingDependencyError(PixelfesError, ImportError, ValueError):
+    """An optional package a feature needs is not installed; the message says how to install it.
+
+    Also a ``ValueError``, like every pixelfes error, so that one ``except ValueError``
+    still catches everything pixelfes raises on purpose.
+    """
+
+
+class GeometryError(InvalidInputError):
+    """Landmarks or a mesh warp are unusable: NaN, outside the image, folded triangles."""
 
 
 #: Former name of :class:`InvalidImageError` (the same class).

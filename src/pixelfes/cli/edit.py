@@ -70,6 +70,7 @@ def edit(
     options = edit_options(**choice)
     try:
         model = load_model(spec)
+        _check_model(model)
         planned = plan_jobs(
             inputs,
             output,
@@ -148,6 +149,20 @@ def edit_job(
         metadata=read_metadata(job.source),
         like=like,
     )
+
+
+def _check_model(model) -> None:
+    """Geometry models need the face mesh: say how to install it before any file is read."""
+    from pixelfes.exceptions import MissingDependencyError
+    from pixelfes.models import GeometryModel
+
+    if isinstance(model, GeometryModel):
+        from pixelfes.faces.landmarks import require_dense_landmarks
+
+        try:
+            require_dense_landmarks()
+        except MissingDependencyError as error:
+            raise click.ClickException(str(error)) from error
 
 
 def _tag(spec: str, intensity: float = 1.0) -> str:

@@ -63,6 +63,12 @@ from pixelfes.training import (
 @click.option("--data-root", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
 @click.option(
+    "--geometry",
+    is_flag=True,
+    help="Geometry-aware model: dense landmarks, shape model, Pixel-RR texture in the "
+    "target frame (needs the geometry extra).",
+)
+@click.option(
     "--chunk",
     "chunk_pairs",
     type=click.IntRange(1),
@@ -90,6 +96,7 @@ def train_command(
     float16: bool,
     data_root: Path | None,
     seed: int,
+    geometry: bool,
     chunk_pairs: int,
     cluster: str | None,
 ) -> None:
@@ -107,9 +114,13 @@ def train_command(
     params = {name: v for name, v in (("alpha", alpha), ("sigma", sigma)) if v is not None}
     if "sigma" in params and family != "pixel-kr":
         raise click.UsageError("--sigma applies only to --family pixel-kr")
-    stream = streams(family) and not cv
+    stream = streams(family) and not cv and not geometry
     if cluster is not None and not stream:
         raise click.UsageError("--cluster trains pixel-rr, mr or pixel-kr, without --cv")
+    if geometry and (family != "pixel-rr" or cv or gray):
+        raise click.UsageError("--geometry uses a Pixel-RR texture: no --family, --cv or --gray")
+    if geometry:
+        _require_geometry()
     try:
         pairs = find_pairs(list(datasets), source=source, target=target, root=data_root)
     except DatasetError as error:
@@ -117,7 +128,9 @@ def train_command(
     click.echo(f"aligning {len(pairs)} {source}->{target} pairs at {size}x{size}", err=True)
     options = {"params": params, "size": size, "gray": gray, "seed": seed}
     try:
-        if stream:
+        if geometry:
+            report, statistics = _train_geometry(pairs, options)
+        elif stream:
             report, statistics = _train_streaming(family, pairs, options, chunk_pairs, cluster)
         else:
             report, statistics = _train_in_memory(family, pairs, options, cv)
@@ -132,7 +145,7 @@ def train_command(
     report.model.save(output, metadata=metadata, dtype="float16" if float16 else "float32")
     params_text = ", ".join(f"{k}={v:g}" for k, v in report.params.items())
     click.echo(
-        f"pairs {report.n_pairs}, subjects {report.n_subjects}, {family}({params_text}), "
+        f"pairs {report.n_pairs}, subjects {report.n_subjects}, {report.family}({params_text}), "
         f"fit {report.fit_seconds:.2f} s\n"
         f"held-out PSNR {report.heldout_psnr:.2f} dB on {report.n_heldout_subjects} subjects "
         f"(identity {report.heldout_identity_psnr:.2f} dB)\nwrote {output}"
@@ -184,6 +197,29 @@ def _train_in_memory(
             on_step=bar.update,
         )
     return report, training_colours(X)
+
+
+def _train_geometry(pairs: list, options: dict[str, Any]) -> tuple[TrainReport, Statistics]:
+    from pixelfes.data import load_pairs
+    from pixelfes.geometric import train_geometry
+
+    aligned = load_pairs(pairs, size=options["size"], progress=True)
+    _echo_skipped(aligned.skipped)
+    alpha = options["params"].get("alpha", 0.4)
+    report = train_geometry(
+        aligned.X, aligned.T, aligned.subjects, alpha=alpha, seed=options["seed"]
+    )
+    return report, training_colours(aligned.X)
+
+
+def _require_geometry() -> None:
+    from pixelfes.exceptions import MissingDependencyError
+    from pixelfes.faces.landmarks import require_dense_landmarks
+
+    try:
+        require_dense_landmarks()
+    except MissingDependencyError as error:
+        raise click.ClickException(str(error)) from error
 
 
 def _echo_skipped(skipped: list) -> None:

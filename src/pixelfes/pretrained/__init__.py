@@ -1,8 +1,9 @@
 """The pretrained models bundled with pixelfes, one ``<source>-to-<target>.npz`` each with its card.
 
 A variant of a model carries a suffix, ``<source>-to-<target>-<variant>.npz`` (e.g.
-``neutral-to-happy-ccby``, trained on CC BY data alone); a bare expression picks the
-model without a suffix.
+``neutral-to-happy-ccby``, trained on CC BY data alone; ``neutral-to-happy-geometry``), found
+by its full name or as ``<target>-<variant>`` (``happy-geometry``); a bare expression picks
+the model without a suffix.
 
 Each model file carries its expressions in its metadata (``source_expression`` and
 ``target_expression``); the card ``<name>.md`` beside it says how it was trained and scored.
@@ -54,7 +55,7 @@ def find_bundled(name: str) -> BundledModel | None:
     """
     models = bundled_models()
     for model in models:
-        if name == model.name:
+        if name == model.name or (model.variant and name == f"{model.target}-{model.variant}"):
             return model
     for model in models:
         if model.variant:

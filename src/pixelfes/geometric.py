@@ -1,0 +1,431 @@
+"""Geometry-aware synthesis: move the landmarks, warp the face, add the texture change.
+
+A :class:`~pixelfes.models.GeometryModel` is fitted here from aligned pairs and applied to
+crops (:func:`synthesize`) and to photos at their own resolution (:func:`edit_face`):
+
+1. the 468 dense landmarks of the input crop (:mod:`pixelfes.faces.landmarks`);
+2. the shape model predicts the target landmarks; ``intensity`` scales the displacement;
+3. the photo is warped piecewise-affinely from the input shape to the predicted shape at
+   full resolution, through the crop matrix; the mesh's ring lies well outside the crop,
+   so the displacement fades to zero smoothly and the jaw may move below the crop;
+4. the texture change is computed in the mean target shape's frame (every training pair
+   warped there, so each pixel's ridge regression sees the same facial point; an opening
+   mouth learns its own interior there), warped to the predicted shape, scaled by
+   ``intensity`` and added under the feathered paste mask, as for plain Pixel-RR.
+
+References
+----------
+.. [1] Liu, Shan, Zhang. "Expressive Expression Mapping with Ratio Images", SIGGRAPH 2001
+   (geometric warping plus a per-pixel detail model).
+.. [2] Cootes, Edwards, Taylor. "Active Appearance Models", ECCV 1998 (shape-free texture).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pixelfes.colour import luma, to_unit
+from pixelfes.data.splits import subject_kfold, subject_train_test_split
+from pixelfes.exceptions import GeometryError
+from pixelfes.faces.align import AlignedFace, paste_change
+from pixelfes.faces.geometry import invert_affine
+from pixelfes.faces.landmarks import INNER_LIPS, N_DENSE, dense_landmarks, mesh_priority
+from pixelfes.faces.warp import (
+    RING_EXTENT,
+    check_landmarks,
+    check_mesh,
+    mesh_maps,
+    sparse_triangulation,
+    warp_crop,
+    with_ring,
+)
+from pixelfes.metrics import batch_psnr
+from pixelfes.models import GeometryModel, PixelRidge, ShapeRidge
+from pixelfes.models.geometry_model import N_RING
+from pixelfes.training import TrainReport
+
+__all__ = [
+    "edit_face",
+    "fit",
+    "frame_crops",
+    "mesh_box",
+    "shape_gain",
+    "synthesize",
+    "train_geometry",
+]
+
+#: Closest spacing of mesh vertices (fraction of the crop side): 3.8 px at 128, where a
+#: Delaunay mesh over all 468 points has sliver triangles that flip with landmark noise.
+MESH_SPACING = 0.03
+#: Flipped triangles up to this area (fraction of the crop's area; 6.5 px^2 at 128, the
+#: 95th percentile of real target faces' flips) are landmark noise, not a fold.
+FOLD_TOLERANCE = 0.0004
+#: Blur (pixels at the crop's scale) of the input under an opened mouth.
+MOUTH_BLUR = 2.0
+#: Fractions of the shape change tried, largest first, when a mesh would fold.
+_BACKOFF = (1.0, 0.75, 0.5, 0.25)
+
+
+def _luma(crops: np.ndarray) -> np.ndarray:
+    """(N, S, S) float32 luma on [0, 1] of (N, S, S, 3) uint8 crops."""
+    return luma(to_unit(crops))
+
+
+def frame_crops(images: np.ndarray, shapes: np.ndarray, frame: np.ndarray, triangles) -> np.ndarray:
+    """Warp each (S, S) image from its (P, 2) shape to the ``frame`` shape: (N, S, S)."""
+    size = images.shape[1]
+    dst = with_ring(frame, size)
+    return np.stack(
+        [
+            warp_crop(img, with_ring(s, size), dst, triangles)
+            for img, s in zip(images, shapes, strict=True)
+        ]
+    )
+
+
+def shape_gain(shape: ShapeRidge, inputs: np.ndarray, targets: np.ndarray) -> float:
+    """Ratio of the real displacements' mean length to the predicted ones' (>= 1 typically).
+
+    Computed on the faces given (pass held-out faces for an honest figure).
+    """
+    real = np.linalg.norm(targets - inputs, axis=-1).mean()
+    predicted = np.linalg.norm(shape.displacement(inputs), axis=-1).mean()
+    return float(real / max(predicted, 1e-9))
+
+
+def fit(
+    X: np.ndarray,
+    T: np.ndarray,
+    shapes_x: np.ndarray | None = None,
+    shapes_t: np.ndarray | None = None,
+    *,
+    alpha: float = 0.4,
+    shape_alpha: float = 10000.0,
+    rank: int = 16,
+    gain: float | None = None,
+    subjects=None,
+) -> GeometryModel:
+    """Fit a geometry model on aligned pairs.
+
+    Parameters
+    ----------
+    X, T : ndarray of shape (N, S, S, 3), uint8
+        Aligned input and target crops.
+    shapes_x, shapes_t : ndarray of shape (N, 468, 2), optional
+        Their dense landmarks; computed with :func:`~pixelfes.faces.landmarks.dense_landmarks`
+        when absent.
+    alpha, shape_alpha, rank
+        Texture ridge penalty, shape ridge penalty, shape model rank.
+    gain : float, optional
+        Intensity gain; by default :func:`shape_gain` on held-out subjects (two
+        subject-disjoint halves when ``subjects`` is given, else 1).
+    subjects : sequence of str, optional
+        Subject of each pair, for the gain's held-out estimate.
+
+    Returns
+    -------
+    GeometryModel
+    """
+    X, T = np.asarray(X), np.asarray(T)
+    if X.shape != T.shape or X.ndim != 4 or X.shape[-1] != 3 or X.dtype != np.uint8:
+        raise ValueError(
+            f"X and T must be (N, S, S, 3) uint8 of one shape, got {X.shape} {T.shape}"
+        )
+    if shapes_x is None:
+        shapes_x = np.stack([dense_landmarks(x) for x in X])
+    if shapes_t is None:
+        shapes_t = np.stack([dense_landmarks(t) for t in T])
+    shape = ShapeRidge(alpha=shape_alpha, rank=rank).fit(shapes_x, shapes_t)
+    if gain is None:
+        gain = _heldout_gain(shapes_x, shapes_t, subjects, shape_alpha, rank)
+    size = X.shape[1]
+    mean_shape = shapes_t.mean(axis=0)
+    triangles = sparse_triangulation(
+        with_ring(mean_shape, size), MESH_SPACING * size, mesh_priority(), always=N_RING
+    )
+    frames_x = frame_crops(_luma(X), shapes_x, mean_shape, triangles)
+    frames_t = frame_crops(_luma(T), shapes_t, mean_shape, triangles)
+    texture = PixelRidge(alpha=alpha).fit(frames_x[..., None], frames_t[..., None])
+    return GeometryModel.from_parts(texture, shape, mean_shape, triangles, gain=gain)
+
+
+def train_geometry(
+    X: np.ndarray,
+    T: np.ndarray,
+    subjects,
+    *,
+    alpha: float = 0.4,
+    test_size: float = 0.2,
+    seed: int = 0,
+) -> TrainReport:
+    """Score a geometry model on held-out subjects (PSNR at intensity 1), then fit it on all.
+
+    The counterpart of :func:`pixelfes.training.train` for ``pixelfes train --geometry``;
+    landmarks are computed once for every crop.
+    """
+    subjects = list(subjects)
+    if len(set(subjects)) < 2:
+        raise ValueError(f"training needs pairs from at least 2 subjects, got {len(set(subjects))}")
+    shapes_x = np.stack([dense_landmarks(x) for x in X])
+    shapes_t = np.stack([dense_landmarks(t) for t in T])
+    train, test = subject_train_test_split(subjects, test_size=test_size, seed=seed)
+    part = fit(X[train], T[train], shapes_x[train], shapes_t[train], alpha=alpha,
+               subjects=[subjects[i] for i in train])  # fmt: skip
+    scores = batch_psnr(synthesize(part, X[test], 1.0, shapes=shapes_x[test]), T[test])
+    identity = batch_psnr(X[test], T[test])
+    start = time.perf_counter()
+    model = fit(X, T, shapes_x, shapes_t, alpha=alpha, subjects=subjects)
+    return TrainReport(
+        model=model,
+        family="geometry",
+        params={"alpha": float(alpha), "shape_alpha": model.shape_alpha, "gain": model.gain_},
+        n_pairs=len(X),
+        n_subjects=len(set(subjects)),
+        fit_seconds=time.perf_counter() - start,
+        heldout_psnr=float(np.mean(scores)),
+        heldout_identity_psnr=float(np.mean(identity)),
+        n_heldout_subjects=len({subjects[i] for i in test}),
+    )
+
+
+def _heldout_gain(shapes_x, shapes_t, subjects, shape_alpha: float, rank: int) -> float:
+    """:func:`shape_gain` of subject-disjoint k-fold predictions pooled (1 without subjects)."""
+    if subjects is None or len(set(subjects)) < 2:
+        return 1.0
+    predicted = np.empty_like(shapes_x)
+    for train, test in subject_kfold(list(subjects), k=min(5, len(set(subjects))), seed=0):
+        fold = ShapeRidge(alpha=shape_alpha, rank=rank).fit(shapes_x[train], shapes_t[train])
+        predicted[test] = fold.displacement(shapes_x[test])
+    real = np.linalg.norm(shapes_t - shapes_x, axis=-1).mean()
+    gain = real / max(float(np.linalg.norm(predicted, axis=-1).mean()), 1e-9)
+    return float(np.clip(gain, 1.0, 4.0))
+
+
+def _target_shape(model: GeometryModel, shape: np.ndarray, intensity: float) -> np.ndarray:
+    """Predicted shape at ``intensity``, backed off (with a warning) if its mesh would fold."""
+    size = model.image_shape_[0]
+    reference = with_ring(model.mean_shape_, size)
+    for fraction in _BACKOFF:
+        target = model.target_shape(shape, intensity * fraction)[0]
+        try:
+            check_mesh(
+                with_ring(target, size), model.triangles, reference, FOLD_TOLERANCE * size**2
+            )
+        except GeometryError:
+            continue
+        if fraction < 1.0:
+            warnings.warn(
+                f"the predicted shape folds the mesh at intensity {intensity:g}; "
+                f"using {fraction:.0%} of the shape change",
+                stacklevel=3,
+            )
+        return target
+    raise GeometryError("the predicted face shape folds the mesh even at a quarter of the change")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One face's edit at crop resolution (all on [0, 1]).
+
+    ``field``: (G, G, 2) offsets from output to source crop coordinates on the grid that
+    covers the mesh's square (the crop and ``margin`` pixels around it); ``warped``: the
+    crop warped to the target shape; ``change``: the texture change to add to it;
+    ``interior``: the opened mouth's values and weight, or None.
+    """
+
+    field: np.ndarray
+    margin: int
+    warped: np.ndarray
+    change: np.ndarray
+    interior: tuple[np.ndarray, np.ndarray] | None
+
+
+def _plan(
+    model: GeometryModel, crop: np.ndarray, intensity: float, shape=None, mouth=True, target=None
+):
+    """Landmarks, target shape, warp, texture change and mouth of one (S, S, 3) crop."""
+    size = model.image_shape_[0]
+    if crop.shape != (size, size, 3):
+        raise ValueError(f"crop has shape {crop.shape}, the model works on ({size}, {size}, 3)")
+    source = dense_landmarks(crop) if shape is None else np.asarray(shape, np.float64)
+    source = check_landmarks(source, size, "input landmarks")
+    if len(source) != model.n_points:
+        raise GeometryError(f"{len(source)} landmarks given, the model uses {model.n_points}")
+    if target is None:
+        target = _target_shape(model, source, intensity)
+    else:
+        target = source + intensity * (check_landmarks(target, size, "target landmarks") - source)
+    triangles = model.triangles
+    src, dst, frame_shape = (with_ring(s, size) for s in (source, target, model.mean_shape_))
+    margin = int(np.ceil(RING_EXTENT * size))
+    grid = size + 2 * margin
+    map_x, map_y = mesh_maps(src, dst, triangles, (grid, grid), (-margin, -margin))
+    inner = (slice(margin, margin + size),) * 2
+    image = to_unit(crop)
+    warped = cv2.remap(image, map_x[inner], map_y[inner], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    xs, ys = np.meshgrid(np.arange(-margin, size + margin, dtype=np.float32),
+                         np.arange(-margin, size + margin, dtype=np.float32))  # fmt: skip
+    field = np.stack([map_x - xs, map_y - ys], axis=-1)
+    frame = warp_crop(luma(image), src, frame_shape, triangles)
+    # Frame -> target: the texture change and, for an opened mouth, the model's value from
+    # a blurred input (the lip pixels stretched over the opening would print as streaks).
+    planes = [model.texture_change(frame[None])[0]]
+    weight = None
+    if mouth and model.n_points == N_DENSE:
+        # Only the newly opened part: an input whose mouth is already open (teeth) keeps it.
+        opened = 1.0 - _opening_area(source) / max(_opening_area(target), 1e-6)
+        weight = _mouth_weight(target, size) * np.float32(np.clip(opened, 0.0, 1.0))
+        if weight.any():
+            smooth = cv2.GaussianBlur(frame, (0, 0), MOUTH_BLUR)
+            planes.append(smooth + model.texture_change(smooth[None])[0])
+    moved = warp_crop(np.dstack(planes), frame_shape, dst, triangles).reshape(size, size, -1)
+    change = np.float32(intensity) * np.repeat(moved[..., :1], 3, axis=2)
+    interior = None
+    if moved.shape[-1] == 2:
+        # Coloured by the blurred warped crop, it replaces the pixels in the opening.
+        blurred = cv2.GaussianBlur(warped, (0, 0), MOUTH_BLUR)
+        interior = (blurred + (moved[..., 1] - luma(blurred))[..., None], weight)
+    return _Plan(field, margin, warped, change, interior)
+
+
+def _opening_area(shape: np.ndarray) -> float:
+    """Area (square pixels) of the inner-lip polygon of a (468, 2) shape."""
+    x, y = shape[list(INNER_LIPS)].T
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def _mouth_weight(shape: np.ndarray, size: int) -> np.ndarray:
+    """Feathered (S, S) float32 mask of the inner-lip polygon of ``shape``."""
+    mask = np.zeros((size, size), np.float32)
+    polygon = np.rint(shape[list(INNER_LIPS)] * 4).astype(np.int32)
+    cv2.fillPoly(mask, [polygon], 1.0, lineType=cv2.LINE_AA, shift=2)
+    return cv2.GaussianBlur(mask, (0, 0), 0.8)
+
+
+def synthesize(
+    model: GeometryModel,
+    crops: np.ndarray,
+    intensity: float = 1.0,
+    shapes=None,
+    mouth=True,
+    targets=None,
+) -> np.ndarray:
+    """Edit aligned crops at crop resolution: (N, S, S, 3) uint8 -> float32 on [0, 1].
+
+    ``shapes`` (N, 468, 2) skips the landmark step (e.g. the cached landmarks of a data
+    set); ``mouth=False`` leaves out the inner-mouth step; ``targets`` (N, 468, 2) replaces
+    the shape model's prediction (to measure what a perfect shape model would give).
+    Intensity 0 returns the input.
+    """
+    crops = np.asarray(crops)
+    out = to_unit(crops)
+    if intensity == 0:
+        return out
+    for i, crop in enumerate(crops):
+        shape = None if shapes is None else shapes[i]
+        target = None if targets is None else targets[i]
+        plan = _plan(model, crop, intensity, shape, mouth, target)
+        edited = plan.warped + plan.change
+        if plan.interior is not None:
+            values, weight = plan.interior
+            edited += weight[..., None] * (values - edited)
+        out[i] = np.clip(edited, 0.0, 1.0)
+    return out
+
+
+def edit_face(
+    image: np.ndarray, face: AlignedFace, model: GeometryModel, intensity: float = 1.0
+) -> np.ndarray:
+    """Edit one aligned face of an (H, W, 3) uint8 photo at the photo's resolution.
+
+    The geometric warp is computed on a grid of crop resolution covering the mesh (the crop
+    and a margin of ``RING_EXTENT`` crop sides around it), mapped into the photo through the
+    crop matrix and applied to the photo's own pixels; the texture change is then added
+    under the feathered face mask (:func:`pixelfes.faces.paste_change`) and an opened
+    mouth's interior replaces the pixels inside the lips. Intensity 0 returns a copy.
+    """
+    if intensity == 0:
+        return np.array(image, copy=True)
+    plan = _plan(model, face.crop, intensity)
+    edited = paste_change(_warp_photo(image, face, plan), face, plan.change)
+    if plan.interior is not None:
+        edited = _replace(edited, face, *plan.interior)
+    return edited
+
+
+def _replace(image: np.ndarray, face: AlignedFace, values: np.ndarray, weight: np.ndarray):
+    """Blend crop ``values`` (S, S, 3) on [0, 1] into the photo with crop weights (S, S)."""
+    ys, xs = np.nonzero(weight > 0)
+    lo_x, hi_x, lo_y, hi_y = xs.min() - 1, xs.max() + 1, ys.min() - 1, ys.max() + 1
+    corners = np.array([[lo_x, lo_y], [hi_x, lo_y], [lo_x, hi_y], [hi_x, hi_y]], np.float64)
+    inverse = invert_affine(face.matrix)
+    box = corners @ inverse[:, :2].T + inverse[:, 2]
+    h, w = image.shape[:2]
+    x0, y0 = (int(np.clip(np.floor(v), 0, m)) for v, m in zip(box.min(0), (w, h), strict=True))
+    x1, y1 = (int(np.clip(np.ceil(v) + 1, 0, m)) for v, m in zip(box.max(0), (w, h), strict=True))
+    if x1 <= x0 or y1 <= y0:
+        return image
+    m = np.array(face.matrix, np.float64)
+    m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    size = (x1 - x0, y1 - y0)
+    alpha = cv2.warpAffine(weight, m, size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
+    values = cv2.warpAffine(values * np.float32(255), m, size, flags=flags,
+                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    out = image.copy()
+    region = out[y0:y1, x0:x1].astype(np.float32)
+    blended = region + alpha[..., None] * (values - region)
+    out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return out
+
+
+def mesh_box(image_shape: tuple[int, ...], face: AlignedFace) -> tuple[int, int, int, int] | None:
+    """The photo box ``(x0, y0, x1, y1)`` under the mesh's square (the crop and a margin of
+    ``RING_EXTENT`` crop sides): :func:`edit_face` changes no pixel outside it."""
+    size = face.size
+    margin = int(np.ceil(RING_EXTENT * size))
+    inverse = invert_affine(face.matrix)
+    lo, hi = -margin, size + margin
+    square = np.array([[lo, lo], [hi, lo], [lo, hi], [hi, hi]], np.float64)
+    corners = square @ inverse[:, :2].T + inverse[:, 2]
+    h, w = image_shape[:2]
+    x0 = int(np.clip(np.floor(corners[:, 0].min()), 0, w))
+    y0 = int(np.clip(np.floor(corners[:, 1].min()), 0, h))
+    x1 = int(np.clip(np.ceil(corners[:, 0].max()) + 1, 0, w))
+    y1 = int(np.clip(np.ceil(corners[:, 1].max()) + 1, 0, h))
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _warp_photo(image: np.ndarray, face: AlignedFace, plan: _Plan) -> np.ndarray:
+    out = np.array(image, copy=True)
+    box = mesh_box(image.shape, face)
+    if box is None:
+        return out
+    x0, y0, x1, y1 = box
+    # Region pixel (u, v) -> grid pixel: crop point M (u + x0, v + y0) shifted by the margin.
+    m = np.array(face.matrix, np.float64)
+    m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64) + plan.margin
+    offsets = cv2.warpAffine(
+        plan.field,
+        m,
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    # Crop-space offsets to photo-space offsets through the inverse's linear part.
+    linear = invert_affine(face.matrix)[:, :2].astype(np.float32)
+    photo_offsets = offsets @ linear.T
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    map_x = xs + photo_offsets[..., 0]
+    map_y = ys + photo_offsets[..., 1]
+    out[y0:y1, x0:x1] = cv2.remap(
+        image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return out

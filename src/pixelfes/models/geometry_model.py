@@ -1,0 +1,178 @@
+"""Geometry-aware model: a shape model, a mesh and a Pixel-RR texture in the target frame.
+
+The model holds numbers only (numpy, no faces code): the shape model that predicts where
+each of the P dense landmarks goes, the mean target shape (the texture frame) and its
+triangulation, the per-pixel ridge texture model fitted in that frame, and the intensity
+gain. Landmarks and warps live in :mod:`pixelfes.faces`; :mod:`pixelfes.geometric` fits the
+model and applies it to crops and photos.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pixelfes.models._registry import register
+from pixelfes.models._validation import check_positive
+from pixelfes.models.base import BaseImageModel, expect_shape
+from pixelfes.models.pixel_ridge import PixelRidge
+from pixelfes.models.shape_ridge import ShapeRidge, check_shapes
+
+__all__ = ["N_RING", "GeometryModel"]
+
+#: Ring points appended to every shape by :func:`pixelfes.faces.warp.with_ring`.
+N_RING = 16
+
+
+@register()
+class GeometryModel(BaseImageModel):
+    """Expression model that moves landmarks and changes texture (one file, numpy only).
+
+    Parameters
+    ----------
+    alpha : float, default=0.4
+        Ridge penalty of the per-pixel texture model (Pixel-RR, Eq. 3-6).
+    shape_alpha : float, default=10000.0
+        Ridge penalty of the shape model (squared pixels).
+    rank : int, default=16
+        Rank of the shape model's coefficient matrix.
+
+    Attributes
+    ----------
+    coef_, intercept_ : ndarray of shape (S, S, 1)
+        Pixel-RR on the luma of faces warped to the mean target shape.
+    input_mean_, displacement_mean_, shape_left_, shape_right_ : ndarray
+        The shape model (see :class:`pixelfes.models.shape_ridge.ShapeRidge`).
+    mean_shape_ : ndarray of shape (P, 2)
+        Mean target shape in crop pixels: the frame the texture model works in.
+    triangles_ : ndarray of shape (T, 3)
+        Mesh over ``mean_shape_`` and the ring (stored as floats, integer valued).
+    gain_ : float
+        Multiplies the intensity so that 1.0 moves the landmarks as far as the training
+        targets' real displacements do on average (the regression shrinks towards the
+        mean displacement).
+    """
+
+    _param_names = ("alpha", "shape_alpha", "rank")
+    _array_names = (
+        "coef_",
+        "intercept_",
+        "input_mean_",
+        "displacement_mean_",
+        "shape_left_",
+        "shape_right_",
+        "mean_shape_",
+        "triangles_",
+    )
+    _extra_names = ("gain_",)
+
+    def __init__(self, alpha: float = 0.4, shape_alpha: float = 10000.0, rank: int = 16) -> None:
+        self.alpha = alpha
+        self.shape_alpha = shape_alpha
+        self.rank = rank
+
+    @classmethod
+    def from_parts(
+        cls,
+        texture: PixelRidge,
+        shape: ShapeRidge,
+        mean_shape: np.ndarray,
+        triangles: np.ndarray,
+        gain: float = 1.0,
+    ) -> GeometryModel:
+        """Assemble a fitted model from its fitted parts (see :func:`pixelfes.geometric.fit`)."""
+        model = cls(alpha=texture.alpha, shape_alpha=shape.alpha, rank=shape.left_.shape[1])
+        model.coef_ = texture.coef_[..., :1].astype(np.float32)
+        model.intercept_ = texture.intercept_[..., :1].astype(np.float32)
+        model.input_mean_ = shape.input_mean_.astype(np.float32)
+        model.displacement_mean_ = shape.displacement_mean_.astype(np.float32)
+        model.shape_left_ = shape.left_.astype(np.float32)
+        model.shape_right_ = shape.right_.astype(np.float32)
+        model.mean_shape_ = np.asarray(mean_shape, np.float32)
+        model.triangles_ = np.asarray(triangles, np.float32)
+        model.gain_ = float(gain)
+        height, width = texture.image_shape_[:2]
+        model.image_shape_ = (int(height), int(width), 3)
+        model.metadata_ = {}
+        model._check_arrays()
+        return model
+
+    # -- the parts ------------------------------------------------------------------
+    @property
+    def triangles(self) -> np.ndarray:
+        """The mesh as (T, 3) int32 vertex indices (landmarks first, then the ring)."""
+        self._check_fitted()
+        return self.triangles_.astype(np.int32)
+
+    @property
+    def n_points(self) -> int:
+        """Number of dense landmarks P the model expects."""
+        self._check_fitted()
+        return len(self.mean_shape_)
+
+    def displacement(self, shapes: np.ndarray) -> np.ndarray:
+        """Shape-model displacement of (N, P, 2) input shapes, at intensity 1 before gain."""
+        self._check_fitted()
+        x = check_shapes(shapes, "shapes")
+        if x.shape[1] != self.n_points:
+            raise ValueError(f"shapes have {x.shape[1]} points, the model {self.n_points}")
+        xc = x.reshape(len(x), -1) - self.input_mean_
+        d = (xc @ self.shape_left_) @ self.shape_right_ + self.displacement_mean_
+        return d.reshape(x.shape)
+
+    def target_shape(self, shapes: np.ndarray, intensity: float = 1.0) -> np.ndarray:
+        """Predicted target shapes at ``intensity`` (the gain included): (N, P, 2)."""
+        x = check_shapes(shapes, "shapes")
+        return x + float(intensity) * self.gain_ * self.displacement(x)
+
+    def texture_change(self, frames: np.ndarray) -> np.ndarray:
+        """Pixel-RR change ``w x + b - x`` of (N, S, S) luma frames on [0, 1]: (N, S, S)."""
+        self._check_fitted()
+        frames = np.asarray(frames, np.float32)
+        w, b = self.coef_[..., 0], self.intercept_[..., 0]
+        return frames * (w - np.float32(1.0)) + b
+
+    # -- BaseImageModel hooks -----------------------------------------------------------
+    def fit(self, X: np.ndarray, T: np.ndarray) -> GeometryModel:
+        raise TypeError(
+            "a GeometryModel is fitted from faces and their landmarks: use "
+            "pixelfes.geometric.fit(X, T) or `pixelfes train --geometry`"
+        )
+
+    def _predict(self, X4: np.ndarray) -> np.ndarray:
+        raise TypeError(
+            "a GeometryModel moves landmarks, which needs the face mesh and a warp: use "
+            "pixelfes.edit(photo, model=...) or pixelfes.geometric.synthesize(model, crops)"
+        )
+
+    def _check_hyper_parameters(self) -> None:
+        check_positive(self.alpha, "alpha")
+        check_positive(self.shape_alpha, "shape_alpha")
+        if isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank < 1:
+            raise ValueError(f"rank must be a positive integer, got {self.rank!r}")
+
+    def _count_parameters(self) -> int:
+        return int(sum(getattr(self, name).size for name in self._array_names[:-2]))
+
+    def _check_arrays(self) -> None:
+        height, width, _ = self.image_shape_
+        expect_shape(self.coef_, (height, width, 1), "coef_")
+        expect_shape(self.intercept_, (height, width, 1), "intercept_")
+        if self.mean_shape_.ndim != 2 or self.mean_shape_.shape[1] != 2:
+            raise ValueError(f"array mean_shape_ has shape {self.mean_shape_.shape}")
+        n2 = self.mean_shape_.size
+        expect_shape(self.input_mean_, (n2,), "input_mean_")
+        expect_shape(self.displacement_mean_, (n2,), "displacement_mean_")
+        rank = self.shape_left_.shape[-1] if self.shape_left_.ndim == 2 else -1
+        expect_shape(self.shape_left_, (n2, rank), "shape_left_")
+        expect_shape(self.shape_right_, (rank, n2), "shape_right_")
+        tri = self.triangles_
+        n_vertices = len(self.mean_shape_) + N_RING
+        if tri.ndim != 2 or tri.shape[1] != 3 or len(tri) == 0:
+            raise ValueError(f"array triangles_ has shape {tri.shape}, expected (T, 3)")
+        if (tri != np.round(tri)).any() or tri.min() < 0 or tri.max() >= n_vertices:
+            raise ValueError(f"array triangles_ must hold vertex indices in [0, {n_vertices})")
+        if not hasattr(self, "gain_"):  # loading checks the array shapes before the header values
+            return
+        gain = self.gain_
+        if isinstance(gain, bool) or not isinstance(gain, int | float) or not 0 < gain <= 4:
+            raise ValueError(f"gain_ must be a number in (0, 4], got {gain!r}")

@@ -1,0 +1,205 @@
+"""The bundled geometry models: small, loadable, honest cards, and an edit on a real photo."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pixelfes
+from pixelfes.data import find_pairs, load_pairs
+from pixelfes.editing import edit_image, load_model
+from pixelfes.imageio import read_image
+from pixelfes.models import GeometryModel
+from pixelfes.pretrained import bundled_models, find_bundled
+
+GEOMETRY = [m for m in bundled_models() if m.variant == "geometry"]
+PORTRAIT = Path(str(resources.files("pixelfes").joinpath("assets", "astronaut.jpg")))
+
+
+def _mesh_installed() -> bool:
+    try:
+        from pixelfes.faces.landmarks import require_dense_landmarks
+
+        require_dense_landmarks()
+    except ImportError:
+        return False
+    return True
+
+
+needs_mesh = pytest.mark.skipif(
+    not _mesh_installed(),
+    reason="the face mesh is not installed (pip install --no-deps mediapipe==0.10.21)",
+)
+
+
+def test_happy_and_surprise_have_geometry_variants_by_name():
+    assert {(m.source, m.target) for m in GEOMETRY} >= {
+        ("neutral", "happy"),
+        ("neutral", "surprise"),
+    }
+    assert find_bundled("happy-geometry").name == "neutral-to-happy-geometry"
+    assert find_bundled("happy").name == "neutral-to-happy"  # the plain model stays the default
+
+
+@pytest.mark.parametrize("bundled", GEOMETRY, ids=lambda m: m.name)
+def test_loads_small_with_an_honest_card(bundled):
+    assert bundled.path.stat().st_size <= 300 * 1024
+    model = pixelfes.load_model(bundled.path)
+    assert isinstance(model, GeometryModel)
+    meta = model.metadata_
+    assert (meta["source_expression"], meta["target_expression"]) == (
+        bundled.source,
+        bundled.target,
+    )
+    card = bundled.card()
+    assert f"{meta['heldout_psnr']:.2f} dB" in card
+    assert f"{model.gain_:.3f}" in card
+    research_only = set(meta["datasets"]) != {"london"}
+    assert ("Research use only" in card) == research_only
+
+
+@needs_mesh
+def test_geometry_edit_of_the_bundled_portrait_changes_only_the_face_region():
+    photo = read_image(PORTRAIT)
+    result = edit_image(photo, model="surprise-geometry")
+    ((x0, y0, x1, y1),) = result.faces
+    outside = np.ones(photo.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(result.image[outside], photo[outside])
+    changed = np.abs(result.image.astype(int) - photo).max(axis=-1) > 8
+    assert changed[y0:y1, x0:x1].mean() > 0.02
+    assert np.array_equal(edit_image(photo, model="surprise-geometry", intensity=0).image, photo)
+
+
+@needs_mesh
+@pytest.mark.data
+@pytest.mark.slow
+def test_card_score_matches_a_re_evaluation(shared_data):
+    from pixelfes.geometric import train_geometry
+
+    model = load_model("happy-geometry")
+    meta = model.metadata_
+    aligned = load_pairs(find_pairs(meta["datasets"], "neutral", "happy", root=shared_data), 128)
+    report = train_geometry(aligned.X, aligned.T, aligned.subjects, seed=meta["split_seed"])
+    assert report.heldout_psnr == pytest.approx(meta["heldout_psnr"], abs=0.01)
+    assert report.model.gain_ == pytest.approx(model.gain_, abs=1e-3)
+
+
+def test_the_mouth_step_changes_only_the_opened_mouth():
+    from pixelfes.faces.landmarks import INNER_LIPS
+    from pixelfes.geometric import synthesize
+
+    model = load_model("surprise-geometry")
+    rng = np.random.default_rng(0)
+    crops = rng.integers(60, 200, (1, 128, 128, 3), dtype=np.uint8)
+    shapes = model.mean_shape_[None].astype(np.float64)
+    with_step = synthesize(model, crops, 1.0, shapes=shapes)
+    without = synthesize(model, crops, 1.0, shapes=shapes, mouth=False)
+    target = model.target_shape(shapes, 1.0)[0][list(INNER_LIPS)]
+    x0, y0 = np.floor(target.min(0)).astype(int) - 6
+    x1, y1 = np.ceil(target.max(0)).astype(int) + 7
+    differs = np.abs(with_step - without)[0].max(axis=-1) > 1e-6
+    assert differs[y0:y1, x0:x1].any()
+    differs[y0:y1, x0:x1] = False
+    assert not differs.any()
+    # Inside the opening the streaky input is smoothed away.
+    inside = slice(int(target[:, 1].mean()) - 1, int(target[:, 1].mean()) + 2)
+    middle = slice(int(target[:, 0].mean()) - 3, int(target[:, 0].mean()) + 4)
+    assert with_step[0, inside, middle].std() < without[0, inside, middle].std()
+
+
+def _cli(*args) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from pixelfes.cli import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@needs_mesh
+def test_edit_command_with_a_geometry_model_edits_a_photo_and_a_video(tmp_path):
+    import cv2
+
+    photo = tmp_path / "portrait.jpg"
+    photo.write_bytes(PORTRAIT.read_bytes())
+    code, out = _cli("edit", photo, "--model", "happy-geometry")
+    assert code == 0, out
+    assert (tmp_path / "portrait_happy-geometry.jpg").is_file()
+    frame = read_image(PORTRAIT)[:, :, ::-1]
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
+    for shift in range(4):
+        writer.write(np.ascontiguousarray(np.roll(frame, 2 * shift, axis=1)))
+    writer.release()
+    code, out = _cli("edit", clip, "--model", "surprise-geometry")
+    assert code == 0, out
+
+
+def test_missing_face_mesh_is_a_clear_error(tmp_path, monkeypatch):
+    from pixelfes.exceptions import MissingDependencyError
+    from pixelfes.faces import landmarks
+
+    def absent():
+        raise MissingDependencyError("dense landmarks need: pip install --no-deps mediapipe")
+
+    monkeypatch.setattr(landmarks, "mesh_model_path", absent)
+    landmarks._mesh.cache_clear()
+    try:
+        photo = tmp_path / "portrait.jpg"
+        photo.write_bytes(PORTRAIT.read_bytes())
+        code, out = _cli("edit", photo, "--model", "surprise-geometry")
+        assert code == 1 and "mediapipe" in out and "Traceback" not in out
+        assert not (tmp_path / "portrait_surprise-geometry.jpg").exists()
+        with pytest.raises(MissingDependencyError, match="mediapipe"):
+            edit_image(read_image(PORTRAIT), model="surprise-geometry")
+    finally:
+        landmarks._mesh.cache_clear()
+
+
+@needs_mesh
+@pytest.mark.data
+def test_dense_landmarks_find_london_eyes_and_mouth_corners(shared_data):
+    """Mesh points mapped back to the photo lie near the manual points (% of the IOD)."""
+    from pixelfes.faces import align, apply_affine
+    from pixelfes.faces.landmarks import dense_landmarks, eye_centres
+
+    errors = []
+    for tem in sorted((shared_data / "london" / "neutral").glob("*.tem"))[:25]:
+        manual = np.loadtxt(tem, skiprows=1, max_rows=189)
+        truth = manual[[0, 1, 87, 93]]  # pupils, mouth corners (image left first)
+        face = align(read_image(tem.with_suffix(".jpg")), largest_only=True)[0]
+        points = dense_landmarks(face.crop)
+        found = apply_affine(face.inverse, np.vstack([eye_centres(points), points[[61, 291]]]))
+        errors.append(np.hypot(*(found - truth).T) / np.hypot(*(truth[1] - truth[0])))
+    errors = 100 * np.array(errors)
+    assert errors[:, :2].mean() < 3.0  # 2.1% measured on all 102 faces
+    assert errors[:, 2:].mean() < 4.5  # 3.2% measured
+
+
+def test_region_doses_are_refused_for_geometry_models():
+    from pixelfes.exceptions import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="region"):
+        edit_image(read_image(PORTRAIT), model="happy-geometry", regions={"mouth": 1.2})
+
+
+def test_train_geometry_refuses_options_it_cannot_honour(tmp_path):
+    code, out = _cli("train", "--data", "london", "--geometry", "--cv", "-o", tmp_path / "m.npz")
+    assert code == 2 and "--geometry" in out
+
+
+@needs_mesh
+@pytest.mark.data
+@pytest.mark.slow
+def test_train_geometry_command_writes_a_loadable_model(shared_data, tmp_path):
+    output = tmp_path / "happy-geometry.npz"
+    code, out = _cli("train", "--data", "london", "--to", "happy", "--geometry", "-o", output)
+    assert code == 0, out
+    assert "geometry(" in out and "held-out PSNR" in out
+    model = load_model(output)
+    assert isinstance(model, GeometryModel)
+    assert model.metadata_["target_expression"] == "happy"

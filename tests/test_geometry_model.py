@@ -1,0 +1,205 @@
+"""Shape model against a direct least-squares reference; the geometry model file; its pipeline."""
+
+from __future__ import annotations
+
+import copy
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from pixelfes import geometric
+from pixelfes.exceptions import GeometryError, ModelFileError
+from pixelfes.faces.warp import triangulate, with_ring
+from pixelfes.models import GeometryModel, PixelRidge, ShapeRidge, load
+
+SIZE = 32
+RNG = np.random.default_rng(0)
+
+
+def _shapes(n: int = 30, points: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    grid = np.stack(np.meshgrid(np.linspace(6, SIZE - 7, 5), np.linspace(6, SIZE - 7, 4)), -1)
+    base = grid.reshape(-1, 2)[:points]
+    inputs = base + RNG.normal(0, 0.4, (n, points, 2))
+    mix = RNG.normal(0, 0.05, (2 * points, 2 * points))
+    flat = inputs.reshape(n, -1)
+    moved = flat + (flat - flat.mean(0)) @ mix + 0.7 + RNG.normal(0, 0.05, flat.shape)
+    return inputs, moved.reshape(inputs.shape)
+
+
+def test_shape_ridge_matches_direct_least_squares():
+    inputs, targets = _shapes()
+    alpha = 3.0
+    model = ShapeRidge(alpha=alpha, rank=None).fit(inputs, targets)
+    # Reference: centred coordinates, ridge by stacking sqrt(alpha) I under the design.
+    x = inputs.reshape(len(inputs), -1)
+    d = (targets - inputs).reshape(len(inputs), -1)
+    xc, dc = x - x.mean(0), d - d.mean(0)
+    p = x.shape[1]
+    design = np.vstack([xc, np.sqrt(alpha) * np.eye(p)])
+    response = np.vstack([dc, np.zeros((p, p))])
+    coef = np.linalg.lstsq(design, response, rcond=None)[0]
+    new = inputs[:5] + RNG.normal(0, 0.5, inputs[:5].shape)
+    expected = new + ((new.reshape(5, -1) - x.mean(0)) @ coef + d.mean(0)).reshape(new.shape)
+    np.testing.assert_allclose(model.predict(new), expected, atol=1e-8)
+
+
+def test_reduced_rank_keeps_the_leading_directions():
+    inputs, targets = _shapes()
+    full = ShapeRidge(alpha=3.0, rank=None).fit(inputs, targets)
+    low = ShapeRidge(alpha=3.0, rank=4).fit(inputs, targets)
+    assert np.linalg.matrix_rank(low.left_ @ low.right_) == 4
+    # Reduced-rank fit = full fit projected onto its fitted values' top right singular vectors.
+    xc = inputs.reshape(len(inputs), -1) - full.input_mean_
+    _, _, vt = np.linalg.svd(xc @ full.left_, full_matrices=False)
+    projected = full.left_ @ vt[:4].T @ vt[:4]
+    np.testing.assert_allclose(low.left_ @ low.right_, projected, atol=1e-10)
+    # Intercept only (mean displacement) when alpha is huge.
+    mean = ShapeRidge(alpha=1e12, rank=2).fit(inputs, targets)
+    np.testing.assert_allclose(
+        mean.displacement(inputs[:3]), np.broadcast_to((targets - inputs).mean(0), (3, 20, 2)),
+        atol=1e-6,
+    )  # fmt: skip
+
+
+def test_shape_ridge_refuses_bad_input():
+    inputs, targets = _shapes()
+    with pytest.raises(ValueError, match="NaN"):
+        ShapeRidge().fit(np.where(inputs == inputs[0, 0, 0], np.nan, inputs), targets)
+    with pytest.raises(ValueError, match="shape"):
+        ShapeRidge().fit(inputs, targets[:, :5])
+    with pytest.raises(ValueError, match="points"):
+        ShapeRidge().fit(inputs, targets).predict(inputs[:, :5])
+
+
+def _model(texture_identity: bool = False, gain: float = 1.2) -> GeometryModel:
+    inputs, targets = _shapes()
+    images = RNG.random((6, SIZE, SIZE, 1))
+    texture = PixelRidge(alpha=0.1).fit(images, np.clip(images * 0.8 + 0.1, 0, 1))
+    if texture_identity:
+        texture.coef_[:] = 1.0
+        texture.intercept_[:] = 0.0
+    mean = targets.mean(0)
+    triangles = triangulate(with_ring(mean, SIZE))
+    return GeometryModel.from_parts(texture, ShapeRidge(10.0, 4).fit(inputs, targets), mean,
+                                    triangles, gain=gain)  # fmt: skip
+
+
+def test_model_file_round_trip(tmp_path):
+    model = _model()
+    path = tmp_path / "geometry.npz"
+    model.save(path, metadata={"target_expression": "surprise"})
+    loaded = load(path)
+    assert isinstance(loaded, GeometryModel)
+    assert loaded.get_params() == model.get_params()
+    assert loaded.gain_ == model.gain_
+    assert loaded.metadata_ == {"target_expression": "surprise"}
+    np.testing.assert_array_equal(loaded.triangles, model.triangles)
+    shapes = _shapes()[0][:3]
+    np.testing.assert_allclose(loaded.target_shape(shapes, 0.7), model.target_shape(shapes, 0.7))
+    frames = RNG.random((2, SIZE, SIZE)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.texture_change(frames), model.texture_change(frames))
+
+
+def _rewrite(path, tmp_path, **changes):
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(arrays["header"].tobytes())
+    for key, value in changes.items():
+        if key in arrays and key != "header":
+            arrays[key] = value
+        else:
+            header["attributes"][key] = value
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"triangles_": np.array([[0.0, 1.0, 9999.0]], np.float32)}, "vertex indices"),
+        ({"triangles_": np.array([[0.0, 1.0, 2.5]], np.float32)}, "vertex indices"),
+        ({"triangles_": np.zeros((4, 2), np.float32)}, "triangles_"),
+        ({"shape_left_": np.zeros((40, 3), np.float32)}, "shape_right_"),
+        ({"input_mean_": np.zeros(7, np.float32)}, "input_mean_"),
+        ({"coef_": np.zeros((SIZE, SIZE + 1, 1), np.float32)}, "coef_"),
+        ({"gain_": -1.0}, "gain_"),
+        ({"gain_": "big"}, "gain_"),
+    ],
+)
+def test_malformed_model_files_are_refused(tmp_path, changes, message):
+    path = tmp_path / "geometry.npz"
+    _model().save(path)
+    with pytest.raises(ModelFileError, match=message):
+        load(_rewrite(path, tmp_path, **changes))
+
+
+def test_truncated_geometry_file_is_refused(tmp_path):
+    path = tmp_path / "geometry.npz"
+    _model().save(path)
+    (tmp_path / "cut.npz").write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(ModelFileError):
+        load(tmp_path / "cut.npz")
+    with zipfile.ZipFile(path) as archive:
+        assert all(not name.endswith(".pkl") for name in archive.namelist())
+
+
+def test_fit_and_predict_point_to_the_geometric_module():
+    model = _model()
+    with pytest.raises(TypeError, match=r"geometric\.fit"):
+        model.fit(np.zeros((2, SIZE, SIZE, 3)), np.zeros((2, SIZE, SIZE, 3)))
+    with pytest.raises(TypeError, match="landmarks"):
+        model.predict(np.zeros((1, SIZE, SIZE, 3), np.uint8))
+
+
+def test_identity_model_returns_the_crop():
+    model = _model(texture_identity=True)
+    model.displacement_mean_[:] = 0.0
+    model.shape_left_[:] = 0.0
+    crops = (RNG.random((2, SIZE, SIZE, 3)) * 255).astype(np.uint8)
+    shapes = _shapes()[0][:2]
+    out = geometric.synthesize(model, crops, 1.0, shapes=shapes)
+    np.testing.assert_array_equal(np.rint(out * 255).astype(np.uint8), crops)
+    np.testing.assert_array_equal(geometric.synthesize(model, crops, 0.0), crops / np.float32(255))
+
+
+def test_synthesize_moves_the_face_and_refuses_bad_landmarks():
+    model = _model()
+    crops = (RNG.random((1, SIZE, SIZE, 3)) * 255).astype(np.uint8)
+    shapes = _shapes()[0][:1]
+    out = geometric.synthesize(model, crops, 1.0, shapes=shapes)
+    assert out.shape == crops.shape and np.abs(out * 255 - crops).mean() > 1.0
+    for bad, message in ((np.nan, "NaN"), (1e4, "outside")):
+        broken = shapes.copy()
+        broken[0, 3, 0] = bad
+        with pytest.raises(GeometryError, match=message):
+            geometric.synthesize(model, crops, 1.0, shapes=broken)
+
+
+def test_a_shape_change_that_folds_the_mesh_is_refused():
+    model = _model(gain=1.0)
+    model.displacement_mean_[:] = RNG.normal(0, 40.0, model.displacement_mean_.shape)
+    crops = np.zeros((1, SIZE, SIZE, 3), np.uint8)
+    with pytest.raises(GeometryError, match="folds"):
+        geometric.synthesize(model, crops, 1.0, shapes=_shapes()[0][:1])
+
+
+def test_given_target_shapes_replace_the_prediction():
+    model = _model()
+    crops = (RNG.random((1, SIZE, SIZE, 3)) * 255).astype(np.uint8)
+    shapes = _shapes()[0][:1]
+    still = copy.deepcopy(model)
+    still.displacement_mean_[:] = 0.0
+    still.shape_left_[:] = 0.0
+    np.testing.assert_allclose(
+        geometric.synthesize(model, crops, 1.0, shapes=shapes, targets=shapes),
+        geometric.synthesize(still, crops, 1.0, shapes=shapes),
+        atol=1e-6,
+    )
+    broken = shapes.copy()
+    broken[0, 0, 0] = np.nan
+    with pytest.raises(GeometryError, match="target landmarks"):
+        geometric.synthesize(model, crops, 1.0, shapes=shapes, targets=broken)
