@@ -82,12 +82,13 @@ def test_cli_export_runs_elsewhere(tmp_path):
     properties = {p.key: p.value for p in proto.metadata_props}
     assert properties["model_class"] == "PixelRidge" and properties["input_type"] == "uint8"
     assert run(proto, QUERY).shape == QUERY.shape
-    bundled = CliRunner().invoke(main, ["export", "happy", "-o", str(tmp_path / "happy.onnx")])
+    args = ["export", "neutral-to-happy", "-o", str(tmp_path / "happy.onnx")]
+    bundled = CliRunner().invoke(main, args)
     assert bundled.exit_code == 0, bundled.output
     proto = onnx.load(str(tmp_path / "happy.onnx"))
     # the bundled models are fitted on the luma: one channel (the photo pipeline adds the
     # luma change to R, G and B)
-    expected = list(load_model("happy").image_shape_)
+    expected = list(load_model("neutral-to-happy").image_shape_)
     assert [d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim][1:] == expected
 
 

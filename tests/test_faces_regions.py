@@ -44,7 +44,7 @@ def test_intensity_map_doses_each_region():
 
 @pytest.mark.parametrize("region", ["mouth", "eyes", "brows", "rest"])
 def test_zero_dose_leaves_the_region_bit_identical_in_the_crop(region):
-    model = load_model("happy")
+    model = load_model("neutral-to-happy")  # the per-pixel model: doses act on its pixels
     crop = align(read_image(PORTRAIT))[0].crop[None]
     weights = intensity_map(128, {region: 0.0}, default=1.2)
     out = synthesize(model, crop, weights)

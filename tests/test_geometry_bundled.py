@@ -11,6 +11,7 @@ import pytest
 import pixelfes
 from pixelfes.data import find_pairs, load_pairs
 from pixelfes.editing import edit_image, load_model
+from pixelfes.faces.regions import REGIONS
 from pixelfes.imageio import read_image
 from pixelfes.models import GeometryModel
 from pixelfes.pretrained import bundled_models, find_bundled
@@ -180,11 +181,15 @@ def test_dense_landmarks_find_london_eyes_and_mouth_corners(shared_data):
     assert errors[:, 2:].mean() < 4.5  # 3.2% measured
 
 
-def test_region_doses_are_refused_for_geometry_models():
-    from pixelfes.exceptions import InvalidInputError
-
-    with pytest.raises(InvalidInputError, match="region"):
-        edit_image(read_image(PORTRAIT), model="happy-geometry", regions={"mouth": 1.2})
+@needs_mesh
+def test_region_doses_scale_a_geometry_models_movement_and_texture():
+    portrait = read_image(PORTRAIT)
+    full = edit_image(portrait, model="happy-geometry").image
+    none = edit_image(portrait, model="happy-geometry", regions=dict.fromkeys(REGIONS, 0.0))
+    assert np.array_equal(none.image, portrait)
+    mouth = edit_image(portrait, model="happy-geometry", intensity=0.0, regions={"mouth": 1.0})
+    moved, moved_all = (np.abs(x.astype(int) - portrait).sum() for x in (mouth.image, full))
+    assert 0 < moved < moved_all
 
 
 def test_train_geometry_refuses_options_it_cannot_honour(tmp_path):

@@ -11,7 +11,7 @@ from pixelfes.editing import load_model
 
 
 def test_two_load_model_calls_share_no_writeable_array() -> None:
-    a, b = load_model("happy"), load_model("happy")
+    a, b = load_model("neutral-to-happy"), load_model("neutral-to-happy")
     assert a is not b
     for name in a._array_names:
         x, y = getattr(a, name), getattr(b, name)
@@ -20,7 +20,7 @@ def test_two_load_model_calls_share_no_writeable_array() -> None:
     before = b.predict(crops)
     a.coef_ *= 0.0  # one caller changes its model in place...
     a.metadata_["note"] = "mine"
-    c = load_model("happy")
+    c = load_model("neutral-to-happy")
     np.testing.assert_array_equal(b.predict(crops), before)  # ...no one else sees it
     np.testing.assert_array_equal(c.predict(crops), before)
     assert "note" not in c.metadata_

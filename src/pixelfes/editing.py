@@ -7,6 +7,7 @@ the same photo, the same size, with the chosen expression on each face.
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 
 from pixelfes.colour import luma as bt601_luma
 from pixelfes.colour import to_unit
-from pixelfes.exceptions import InvalidImageError, InvalidInputError
+from pixelfes.exceptions import GeometryError, InvalidImageError, InvalidInputError
 from pixelfes.photometric import match_to, unmatch
 from pixelfes.pretrained import bundled_models, find_bundled
 
@@ -46,15 +47,22 @@ def available_expressions() -> list[str]:
     return sorted({model.target for model in bundled_models()})
 
 
+#: The bundled variant an expression picks first when it exists and can run: geometry
+#: models beat plain Pixel-RR on held-out faces and data sets (docs/results.md, geometry).
+PREFERRED_VARIANT = "geometry"
+
+
 def load_model(name_or_path: str | Path) -> Any:
     """Load a bundled model by expression or name, or a model file by path.
 
     Parameters
     ----------
     name_or_path : str or path
-        An expression (``"happy"`` picks the neutral-to-happy model; ``"neutral"`` the
-        happy-to-neutral one), a bundled model name such as ``"neutral-to-sad"``, or the
-        path of a file written by ``model.save``.
+        An expression (``"happy"`` picks the neutral-to-happy model, its geometry variant
+        when one is bundled and the face mesh is installed; ``"neutral"`` the
+        happy-to-neutral one), a bundled model name such as ``"neutral-to-sad"`` or
+        ``"neutral-to-happy"`` (the plain Pixel-RR model), or the path of a file written
+        by ``model.save``.
 
     Returns
     -------
@@ -62,7 +70,7 @@ def load_model(name_or_path: str | Path) -> Any:
         A fitted pixelfes model that the caller owns: bundled models are read once and
         copied on every call, so changing one caller's model never alters another's.
     """
-    bundled = find_bundled(str(name_or_path))
+    bundled = _preferred(str(name_or_path)) or find_bundled(str(name_or_path))
     if bundled is not None:
         return copy.deepcopy(_load_cached(str(bundled.path)))
     path = Path(name_or_path)
@@ -75,6 +83,30 @@ def load_model(name_or_path: str | Path) -> Any:
         f"({', '.join(available_expressions())}), a bundled model name "
         f"({', '.join(m.name for m in bundled_models())}) or a model file path"
     )
+
+
+def _preferred(name: str):
+    """The preferred variant of a bare expression's model, when bundled and runnable."""
+    if name not in available_expressions():
+        return None
+    variant = find_bundled(f"{name}-{PREFERRED_VARIANT}")
+    if variant is None or not _mesh_installed():
+        return None
+    return variant
+
+
+@lru_cache(maxsize=1)
+def _mesh_installed() -> bool:
+    """Whether geometry models can run; if not, say once what falls back and how to fix it."""
+    from pixelfes.exceptions import MissingDependencyError
+    from pixelfes.faces.landmarks import require_dense_landmarks
+
+    try:
+        require_dense_landmarks()
+    except MissingDependencyError as error:
+        warnings.warn(f"using the plain Pixel-RR models: {error}", stacklevel=4)
+        return False
+    return True
 
 
 @lru_cache(maxsize=16)
@@ -133,9 +165,7 @@ def synthesize(
     if _is_geometric(model):
         from pixelfes.geometric import synthesize as synthesize_geometric
 
-        if np.ndim(intensity):
-            raise InvalidInputError("a geometry model takes one intensity, not a map")
-        return synthesize_geometric(model, crops, float(intensity))
+        return synthesize_geometric(model, crops, np.asarray(intensity, np.float32))
     source = to_unit(crops)
     if not np.any(intensity):
         return source
@@ -227,7 +257,9 @@ def edit_image(
         ``detect(image)``.
     regions : dict of str to float, optional
         Intensity per region (``mouth``, ``eyes``, ``brows``, ``rest``); regions not named
-        get ``intensity`` (see :mod:`pixelfes.faces.regions`). Per-pixel models only.
+        get ``intensity`` (see :mod:`pixelfes.faces.regions`). For a geometry model a
+        region's dose scales the movement of the landmarks that start in it and the
+        texture change where it lands.
     clean_border : bool
         Fade the edit out where the border of the aligned crop covers background, hair or
         beard rather than the face's skin (:func:`pixelfes.faces.border.border_mask`).
@@ -244,16 +276,16 @@ def edit_image(
     ValueError
         For an unknown expression, an intensity outside [0, 1.5] or a wrong image shape.
     """
-    from pixelfes.faces import align, paste_box, paste_change
-    from pixelfes.faces.border import border_mask
+    from pixelfes.faces import align
     from pixelfes.faces.regions import intensity_map
     from pixelfes.faces.select import choose_landmarks, detector_by_name
 
     _check_intensity(intensity)
     image = _as_rgb(image)
     _check_aspect_ratio(image, source)
+    fallback = None
     if model is None:
-        model = load_model(to)
+        model, fallback = _default_models(to, detector)
     elif isinstance(model, str | Path):
         model = load_model(model)
     size = int(model.image_shape_[0])
@@ -273,22 +305,57 @@ def edit_image(
         landmarks=landmarks,
         source=source,
     )
-    if _is_geometric(model):
-        if regions is not None:
-            raise InvalidInputError("region doses apply to per-pixel models, not geometry models")
-        from pixelfes.geometric import edit_face, mesh_box
-
-        edited = image
-        for aligned in faces:
-            edited = edit_face(edited, aligned, model, intensity)
-        boxes = [b for aligned in faces if (b := mesh_box(image.shape, aligned)) is not None]
-        return EditResult(image=edited, faces=boxes)
-    crops = np.stack([aligned.crop for aligned in faces])
     weight = intensity if regions is None else intensity_map(size, regions, intensity)
+    if not _is_geometric(model):
+        return _edit_pixels(image, image, faces, model, weight, clean_border)
+    from pixelfes.geometric import edit_face, mesh_box
+
+    edited, boxes = image, []
+    for aligned in faces:
+        try:
+            edited = edit_face(edited, aligned, model, weight)
+            box = mesh_box(image.shape, aligned)
+        except GeometryError as error:
+            if fallback is None:
+                raise
+            warnings.warn(f"{error}: this face gets the plain Pixel-RR model", stacklevel=2)
+            plain = _edit_pixels(image, edited, [aligned], fallback, weight, clean_border)
+            edited, box = plain.image, (plain.faces or [None])[0]
+        if box is not None:
+            boxes.append(box)
+    return EditResult(image=edited, faces=boxes)
+
+
+def _default_models(to: str, detector: Any) -> tuple[Any, Any]:
+    """The model an expression picks and, for a geometry model, the plain one behind it.
+
+    Faces the face mesh cannot follow (a cat, a mesh that would fold) get the plain model.
+    """
+    model = load_model(to)
+    if not _is_geometric(model):
+        return model, None
+    plain = find_bundled(to)
+    if plain is None:
+        return model, None
+    plain_model = load_model(plain.name)
+    if plain_model.image_shape_[:2] != model.image_shape_[:2]:
+        return model, None
+    if isinstance(detector, str) and detector == "cat":
+        return plain_model, None
+    return model, plain_model
+
+
+def _edit_pixels(
+    image: np.ndarray, edited: np.ndarray, faces: list, model: Any, weight, clean_border: bool
+) -> EditResult:
+    """Per-pixel edit of ``faces`` pasted into ``edited``; boxes measured on ``image``."""
+    from pixelfes.faces import paste_box, paste_change
+    from pixelfes.faces.border import border_mask
+
+    crops = np.stack([aligned.crop for aligned in faces])
     changes = synthesize(model, crops, weight) - to_unit(crops)
     if clean_border:
         changes *= np.stack([border_mask(crop) for crop in crops])[..., None]
-    edited = image
     for aligned, change in zip(faces, changes, strict=True):
         edited = paste_change(edited, aligned, change)
     boxes = [pasted for aligned in faces if (pasted := paste_box(image, aligned)) is not None]

@@ -206,12 +206,19 @@ def _heldout_gain(shapes_x, shapes_t, subjects, shape_alpha: float, rank: int) -
     return float(np.clip(gain, 1.0, 4.0))
 
 
-def _target_shape(model: GeometryModel, shape: np.ndarray, intensity: float) -> np.ndarray:
-    """Predicted shape at ``intensity``, backed off (with a warning) if its mesh would fold."""
+def _target_shape(model: GeometryModel, shape: np.ndarray, intensity) -> np.ndarray:
+    """Predicted shape at ``intensity``, backed off (with a warning) if its mesh would fold.
+
+    ``intensity``: one number, or an (S, S) map read at each input landmark (region doses).
+    """
     size = model.image_shape_[0]
     reference = with_ring(model.mean_shape_, size)
+    dose = np.asarray(intensity, np.float64)
+    if dose.ndim:
+        ix = np.clip(np.rint(shape).astype(int), 0, size - 1)
+        dose = dose[ix[:, 1], ix[:, 0]]
     for fraction in _BACKOFF:
-        target = model.target_shape(shape, intensity * fraction)[0]
+        target = model.target_shape(shape, dose * fraction)[0]
         try:
             check_mesh(
                 with_ring(target, size), model.triangles, reference, FOLD_TOLERANCE * size**2
@@ -220,7 +227,7 @@ def _target_shape(model: GeometryModel, shape: np.ndarray, intensity: float) -> 
             continue
         if fraction < 1.0:
             warnings.warn(
-                f"the predicted shape folds the mesh at intensity {intensity:g}; "
+                f"the predicted shape folds the mesh at intensity {float(np.max(dose)):g}; "
                 f"using {fraction:.0%} of the shape change",
                 stacklevel=3,
             )
@@ -245,10 +252,12 @@ class _Plan:
     interior: tuple[np.ndarray, np.ndarray] | None
 
 
-def _plan(
-    model: GeometryModel, crop: np.ndarray, intensity: float, shape=None, mouth=True, target=None
-):
-    """Landmarks, target shape, warp, texture change and mouth of one (S, S, 3) crop."""
+def _plan(model: GeometryModel, crop: np.ndarray, intensity, shape=None, mouth=True, target=None):
+    """Landmarks, target shape, warp, texture change and mouth of one (S, S, 3) crop.
+
+    ``intensity``: one number, or an (S, S) map of the crop (region doses) that scales each
+    landmark's movement where it starts and the texture change where it lands.
+    """
     size = model.image_shape_[0]
     if crop.shape != (size, size, 3):
         raise ValueError(f"crop has shape {crop.shape}, the model works on ({size}, {size}, 3)")
@@ -285,7 +294,8 @@ def _plan(
             smooth = cv2.GaussianBlur(frame, (0, 0), MOUTH_BLUR)
             planes.append(smooth + model.texture_change(smooth[None])[0])
     moved = warp_crop(np.dstack(planes), frame_shape, dst, triangles).reshape(size, size, -1)
-    change = np.float32(intensity) * np.repeat(moved[..., :1], 3, axis=2)
+    dose = np.asarray(intensity, np.float32)
+    change = (dose if dose.ndim == 0 else dose[..., None]) * np.repeat(moved[..., :1], 3, axis=2)
     interior = None
     if moved.shape[-1] == 2:
         # Coloured by the blurred warped crop, it replaces the pixels in the opening.
@@ -325,7 +335,7 @@ def synthesize(
     """
     crops = np.asarray(crops)
     out = to_unit(crops)
-    if intensity == 0:
+    if not np.any(intensity):
         return out
     for i, crop in enumerate(crops):
         shape = None if shapes is None else shapes[i]
@@ -340,7 +350,7 @@ def synthesize(
 
 
 def edit_face(
-    image: np.ndarray, face: AlignedFace, model: GeometryModel, intensity: float = 1.0
+    image: np.ndarray, face: AlignedFace, model: GeometryModel, intensity=1.0
 ) -> np.ndarray:
     """Edit one aligned face of an (H, W, 3) uint8 photo at the photo's resolution.
 
@@ -348,9 +358,10 @@ def edit_face(
     and a margin of ``RING_EXTENT`` crop sides around it), mapped into the photo through the
     crop matrix and applied to the photo's own pixels; the texture change is then added
     under the feathered face mask (:func:`pixelfes.faces.paste_change`) and an opened
-    mouth's interior replaces the pixels inside the lips. Intensity 0 returns a copy.
+    mouth's interior replaces the pixels inside the lips. Intensity 0 returns a copy; an
+    (S, S) intensity map of the crop doses regions (:func:`pixelfes.faces.regions.intensity_map`).
     """
-    if intensity == 0:
+    if not np.any(intensity):
         return np.array(image, copy=True)
     plan = _plan(model, face.crop, intensity)
     edited = paste_change(_warp_photo(image, face, plan), face, plan.change)

@@ -119,10 +119,16 @@ class GeometryModel(BaseImageModel):
         d = (xc @ self.shape_left_) @ self.shape_right_ + self.displacement_mean_
         return d.reshape(x.shape)
 
-    def target_shape(self, shapes: np.ndarray, intensity: float = 1.0) -> np.ndarray:
-        """Predicted target shapes at ``intensity`` (the gain included): (N, P, 2)."""
+    def target_shape(self, shapes: np.ndarray, intensity: float | np.ndarray = 1.0) -> np.ndarray:
+        """Predicted target shapes at ``intensity`` (the gain included): (N, P, 2).
+
+        ``intensity``: one number, or one per point, shape (P,), to dose regions.
+        """
         x = check_shapes(shapes, "shapes")
-        return x + float(intensity) * self.gain_ * self.displacement(x)
+        dose = np.asarray(intensity, np.float64)
+        if dose.ndim:
+            dose = dose.reshape(1, -1, 1)
+        return x + dose * self.gain_ * self.displacement(x)
 
     def texture_change(self, frames: np.ndarray) -> np.ndarray:
         """Pixel-RR change ``w x + b - x`` of (N, S, S) luma frames on [0, 1]: (N, S, S)."""
