@@ -52,8 +52,12 @@ def _interpreter_class():
     return Interpreter
 
 
-def _grayscale_faces(faces: np.ndarray) -> np.ndarray:
-    """Return (N, 64, 64) float32 model input from (N, S, S, C) / (N, S, S) / one face."""
+def gray_faces(faces: np.ndarray) -> np.ndarray:
+    """(N, S, S, C) / (N, S, S) / one face, uint8 or [0, 1] -> (N, S, S) luma on [0, 1].
+
+    The shared input step of the expression judges; RGB goes to luma with the ITU-R BT.601
+    weights that OpenCV uses.
+    """
     array = to_float(faces, "faces")
     if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3)):
         array = array[None]
@@ -66,11 +70,13 @@ def _grayscale_faces(faces: np.ndarray) -> np.ndarray:
         )
     if min(array.shape[1:3]) < 8:
         raise ValueError(f"faces are too small: {array.shape}")
-    if array.shape[3] == 3:  # RGB to luma with the ITU-R BT.601 weights that OpenCV uses
-        gray = luma(array)
-    else:
-        gray = array[..., 0]
-    gray = np.rint(np.clip(gray, 0.0, 1.0) * 255.0).astype(np.uint8)
+    gray = luma(array) if array.shape[3] == 3 else array[..., 0]
+    return np.clip(gray, 0.0, 1.0)
+
+
+def _grayscale_faces(faces: np.ndarray) -> np.ndarray:
+    """Return (N, 64, 64) float32 model input from (N, S, S, C) / (N, S, S) / one face."""
+    gray = np.rint(gray_faces(faces) * 255.0).astype(np.uint8)
     out = np.empty((gray.shape[0], _INPUT_SIZE, _INPUT_SIZE), dtype=np.float32)
     for i, face in enumerate(gray):
         shrink = face.shape[0] > _INPUT_SIZE or face.shape[1] > _INPUT_SIZE

@@ -21,9 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pixelfes.colour import BT601_LUMA
-from pixelfes.evaluation._common import missing, to_float
-from pixelfes.evaluation.classifier import EXPRESSIONS, _interpreter_class
+from pixelfes.evaluation._common import missing
+from pixelfes.evaluation.classifier import EXPRESSIONS, _interpreter_class, gray_faces
 
 __all__ = ["FacexClassifier"]
 
@@ -47,20 +46,7 @@ def _model_path() -> Path:
 
 def model_input(faces: np.ndarray) -> np.ndarray:
     """(N, S, S, C) / (N, S, S) / one face -> (N, 200, 200, 3) float32 gray on [0, 1]."""
-    array = to_float(faces, "faces")
-    if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 3)):
-        array = array[None]
-    if array.ndim == 3:
-        array = array[..., None]
-    if array.ndim != 4 or array.shape[3] not in (1, 3) or array.shape[0] == 0:
-        raise ValueError(
-            "faces must be (N, S, S, C) with C 1 or 3 (or one (S, S, C) face), "
-            f"got {np.shape(faces)}"
-        )
-    if min(array.shape[1:3]) < 8:
-        raise ValueError(f"faces are too small: {array.shape}")
-    gray = array @ np.array(BT601_LUMA) if array.shape[3] == 3 else array[..., 0]
-    gray = np.clip(gray, 0.0, 1.0).astype(np.float32)
+    gray = gray_faces(faces).astype(np.float32)
     out = np.empty((len(gray), _INPUT_SIZE, _INPUT_SIZE, 3), dtype=np.float32)
     for i, face in enumerate(gray):
         shrink = face.shape[0] > _INPUT_SIZE
