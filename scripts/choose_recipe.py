@@ -26,8 +26,7 @@ from pixelfes.evaluation import lodo
 from pixelfes.evaluation.ghosting import ghost_edges
 from pixelfes.evaluation.judges import Judges
 from pixelfes.evaluation.metrics import batch_psnr
-from pixelfes.evaluation.protocols import load_set
-from pixelfes.exceptions import DatasetError
+from pixelfes.evaluation.pairs import load_sets
 
 ALPHAS = (0.4, 4.0)
 STRENGTHS = (0.0, 0.25, 0.5)
@@ -35,12 +34,7 @@ EXPRESSIONS = ("happy", "surprise", "sad", "fear", "anger", "disgust")
 
 
 def evaluate(expression, root, identity_faces, judges):
-    sets = {}
-    for dataset in lodo.DATASETS:
-        try:
-            sets[dataset] = load_set(dataset, expression, root=root)
-        except DatasetError:
-            continue
+    sets = load_sets(lodo.DATASETS, expression, root=root)
     rows = {}
     for split in lodo.splits(expression, sets, max_test_per_subject=2):
         test = split.test

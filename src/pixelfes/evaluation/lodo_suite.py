@@ -91,20 +91,14 @@ def run_lodo(
         Progress messages.
     """
     from pixelfes.bundled import recipe
-    from pixelfes.evaluation.protocols import load_set
-    from pixelfes.exceptions import DatasetError
+    from pixelfes.evaluation.pairs import load_sets
 
     settings = settings or LodoSettings()
     judges = Judges()
     records: list[dict[str, Any]] = []
     figures: list[Path] = []
     for expression in settings.expressions:
-        sets = {}
-        for dataset in lodo.DATASETS:
-            try:
-                sets[dataset] = load_set(dataset, expression, root=root)
-            except DatasetError:
-                continue
+        sets = load_sets(lodo.DATASETS, expression, root=root)
         if settings.max_test is not None:
             sets = {d: s.subset(_first(len(s), settings.max_test)) for d, s in sets.items()}
         alpha, strength = recipe(expression)

@@ -9,6 +9,7 @@ import numpy as np
 
 from pixelfes.data import find_pairs, load_pairs
 from pixelfes.evaluation.methods import luma
+from pixelfes.exceptions import DatasetError
 
 #: Datasets stored in grayscale: pairs involving them are compared in grayscale (luma).
 GRAY_DATASETS = frozenset({"ckplus"})
@@ -82,3 +83,16 @@ def load_set(
     names = [pair.input_path.name for pair in aligned.pairs]
     pairs = PairSet(aligned.X, aligned.T, list(aligned.subjects), names, dataset, expression)
     return pairs.gray() if dataset in GRAY_DATASETS else pairs
+
+
+def load_sets(
+    datasets, expression: str, root: str | Path | None = None, size: int = 128
+) -> dict[str, PairSet]:
+    """:func:`load_set` for each dataset that has neutral->``expression`` pairs, by name."""
+    sets = {}
+    for dataset in datasets:
+        try:
+            sets[dataset] = load_set(dataset, expression, root=root, size=size)
+        except DatasetError:
+            continue
+    return sets
