@@ -338,7 +338,7 @@ def _default_models(to: str, detector: Any) -> tuple[Any, Any]:
     if plain is None:
         return model, None
     plain_model = load_model(plain.name)
-    if plain_model.image_shape_[:2] != model.image_shape_[:2]:
+    if _is_geometric(plain_model) or plain_model.image_shape_[:2] != model.image_shape_[:2]:
         return model, None
     if isinstance(detector, str) and detector == "cat":
         return plain_model, None
