@@ -208,3 +208,31 @@ def test_train_geometry_command_writes_a_loadable_model(shared_data, tmp_path):
     model = load_model(output)
     assert isinstance(model, GeometryModel)
     assert model.metadata_["target_expression"] == "happy"
+
+
+@needs_mesh
+def test_default_model_falls_back_to_plain_for_a_face_the_mesh_cannot_follow(monkeypatch):
+    import pixelfes.geometric
+    from pixelfes.exceptions import GeometryError
+
+    assert isinstance(load_model("happy"), GeometryModel)
+    portrait = read_image(PORTRAIT)
+
+    def folds(*args, **kwargs):
+        raise GeometryError("the predicted face shape folds the mesh")
+
+    monkeypatch.setattr(pixelfes.geometric, "edit_face", folds)
+    with pytest.warns(UserWarning, match="plain Pixel-RR"):
+        fallen = edit_image(portrait, "happy")
+    plain = edit_image(portrait, model="neutral-to-happy")
+    assert np.array_equal(fallen.image, plain.image) and fallen.faces == plain.faces
+    with pytest.raises(GeometryError):  # a geometry model asked for by name is not replaced
+        edit_image(portrait, model="happy-geometry")
+
+
+@needs_mesh
+def test_cat_faces_get_the_plain_model():
+    from pixelfes.editing import _default_models
+
+    model, fallback = _default_models("happy", "cat")
+    assert not isinstance(model, GeometryModel) and fallback is None
