@@ -142,7 +142,15 @@ def make_dlib():
     return lambda rgb: _pad_retry(run, rgb)
 
 
+def make_default():
+    from pixelfes.faces import YuNetDetector
+
+    det = YuNetDetector()  # the library default (320 px + O-net, 640 px retry)
+    return lambda rgb: [f.points for f in det.detect(rgb)]
+
+
 BACKENDS = {
+    "default": make_default,
     "yunet": lambda: make_yunet(640),
     "yunet320": lambda: make_yunet(320),
     "yunet+onet": lambda: make_yunet(640, "onet"),

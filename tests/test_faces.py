@@ -388,3 +388,34 @@ def test_paste_back_never_touches_pixels_outside_the_mask(cx, cy, iod, angle, si
     assert np.array_equal(out[outside], img[outside])
     again = paste_back(img, face, 255 - face.crop)
     assert np.array_equal(out, again)
+
+
+def test_yunet_detects_small_then_retries_larger_when_nothing_found(monkeypatch):
+    pytest.importorskip("yuface")
+    from pixelfes.faces import YuNetDetector
+
+    det = YuNetDetector()
+    assert det.max_side == (320 if det.refine == "onet" else 640)
+    assert YuNetDetector(refine=None).max_side == 640
+    det = YuNetDetector(max_side=320, refine=None)
+    seen = []
+
+    def raw(bgr):
+        seen.append(bgr.shape[:2])
+        if max(bgr.shape[:2]) <= 320:
+            return []  # "too small to see" at the fast size
+        return [FaceLandmarks(box=(10.0, 10.0, 40.0, 40.0), points=np.full((5, 2), 19.5))]
+
+    monkeypatch.setattr(det, "_raw", raw)
+    faces = det.detect(np.zeros((960, 1280, 3), np.uint8))
+    assert seen == [(240, 320), (480, 640)]
+    # mapped back to full resolution (pixel-centre convention, factor 2)
+    np.testing.assert_allclose(faces[0].points, np.full((5, 2), 39.5))
+    assert faces[0].box == (20.0, 20.0, 80.0, 80.0)
+    # no retry when switched off, and none for images already at the fast size
+    seen.clear()
+    det.fallback_side, det.pad = None, 0.0
+    assert det.detect(np.zeros((960, 1280, 3), np.uint8)) == [] and seen == [(240, 320)]
+    seen.clear()
+    det.fallback_side = 640
+    assert det.detect(np.zeros((240, 320, 3), np.uint8)) == [] and seen == [(240, 320)]

@@ -132,7 +132,10 @@ def _video_detector() -> Any:
     """The pipeline's detector backend, detecting on frames shrunk to 320 px."""
     from pixelfes.faces import default_detector
 
-    return type(default_detector())(max_side=320)
+    detector = type(default_detector())(max_side=320)
+    if getattr(detector, "fallback_side", None) is not None:
+        detector.fallback_side = None  # no larger retry: frames without a face stay cheap
+    return detector
 
 
 def _check_container(source: Path) -> None:

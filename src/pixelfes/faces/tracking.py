@@ -105,7 +105,8 @@ class FaceTracker:
 
             # Video frames: detect at 320 px (O-net refines the points at full resolution).
             if importlib.util.find_spec("yuface") is not None:
-                detector = YuNetDetector(max_side=320)
+                # No 640 px retry: a frame without a face must stay cheap.
+                detector = YuNetDetector(max_side=320, fallback_side=None)
             else:
                 detector = HaarONetDetector(max_side=320)
         self.detector = detector
