@@ -93,10 +93,14 @@ def default_aligner_id() -> str:
 
 
 def _default_aligner() -> Aligner:
-    from pixelfes.faces import align
+    from pixelfes.faces import align, default_detector
+
+    # Data sets keep detecting at 640 px (photos default to 320 px + a 640 px retry): the
+    # bundled models and their card scores were made from these crops.
+    detector = type(default_detector())(max_side=640)
 
     def aligner(image: np.ndarray, size: int) -> Any:
-        return align(image, size=size, largest_only=True)
+        return align(image, size=size, largest_only=True, detector=detector)
 
     return aligner
 
