@@ -141,3 +141,32 @@ def test_lookup_table_independent_channels(pairs):
     # float inputs are rounded to the nearest level
     np.testing.assert_array_equal(lut.predict(Xu / np.float32(255)), lut.predict(Xu))
     np.testing.assert_array_equal(lut.predict(X), lut.predict(np.rint(X * 255).astype(np.uint8)))
+
+
+@pytest.mark.parametrize("little_endian", [True, False])
+@pytest.mark.parametrize(
+    ("shape", "table_channels"), [((37, 29, 1), 1), ((23, 17, 3), 1), ((23, 17, 3), 3)]
+)
+def test_lookup_table_gather_is_exact(monkeypatch, shape, table_channels, little_endian):
+    """The tiled gather equals table_[h, w, c', x[n, h, w, c]] bit for bit, with partial
+    blocks and tiles (small block and tile sizes) and with the portable index path."""
+    from pixelfes.models import lookup_table
+
+    monkeypatch.setattr(lookup_table, "_ROWS_PER_BLOCK", 64)
+    monkeypatch.setattr(lookup_table, "_IMAGES_PER_TILE", 3)
+    monkeypatch.setattr(
+        lookup_table, "_LITTLE_ENDIAN", little_endian and lookup_table._LITTLE_ENDIAN
+    )
+    rng = np.random.default_rng(7)
+    height, width, channels = shape
+    for dtype in ("float32", "float16"):
+        lut = lookup_table.PixelLookupTable(dtype=dtype)
+        lut.table_ = rng.standard_normal((height, width, table_channels, 256)).astype(dtype)
+        lut.image_shape_ = shape
+        lut.source_, lut.metadata_ = "test", {}
+        X = rng.integers(0, 256, (8, *shape), dtype=np.uint8)
+        h, w, c = np.indices(shape)
+        c = c if table_channels == channels else np.zeros_like(c)
+        expected = lut.table_[h, w, c, X].astype(np.float32)
+        got = lut.predict(X if channels > 1 else X[..., 0])
+        np.testing.assert_array_equal(got.reshape(expected.shape), expected)
