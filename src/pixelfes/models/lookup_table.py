@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 import sys
+from typing import Any, Protocol
 
 import numpy as np
 
