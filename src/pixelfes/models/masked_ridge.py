@@ -76,6 +76,8 @@ class MaskedRidge(AdditiveFit, BaseImageModel):
     """
 
     _param_names = ("alpha", "radius")
+    #: Each pair becomes (2 radius + 1)^2 + 1 features a pixel: keep chunks small.
+    _chunk_pairs = 64
     _array_names = ("coef_", "intercept_")
 
     def __init__(self, alpha: float = 0.4, radius: int = 1) -> None:
