@@ -21,6 +21,7 @@ distributed = pytest.importorskip("distributed", reason="needs the cluster extra
 
 import cloudpickle  # noqa: E402  (installed with distributed)
 
+import synthetic_aligner  # noqa: E402
 from pixelfes.atomic import atomic_open  # noqa: E402
 from pixelfes.batch import Job, plan_jobs, run_jobs  # noqa: E402
 from pixelfes.cli import main  # noqa: E402
@@ -28,9 +29,11 @@ from pixelfes.cluster import connect, map_jobs  # noqa: E402
 from pixelfes.data import find_pairs  # noqa: E402
 from pixelfes.imageio import write_image  # noqa: E402
 from pixelfes.streaming import train_streaming  # noqa: E402
+from synthetic_aligner import CentreCrop  # noqa: E402
 
-# The workers unpickle this module's helpers by value (they need not import the tests).
+# The workers unpickle the tests' helpers by value (they need not import the tests).
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
+cloudpickle.register_pickle_by_value(synthetic_aligner)
 
 PORTRAIT = Path(str(resources.files("pixelfes").joinpath("assets", "astronaut.jpg")))
 
@@ -48,18 +51,6 @@ def client():
 
 
 # -- training ---------------------------------------------------------------------------
-
-
-class CentreCrop:
-    """A picklable stand-in aligner: centre crop + nearest resize; no face when all black."""
-
-    cache_id = "test-cluster-centre-crop-v1"
-
-    def __call__(self, image: np.ndarray, size: int) -> np.ndarray | None:
-        if not image.any():
-            return None
-        idx = np.arange(size) * min(image.shape[:2]) // size
-        return np.ascontiguousarray(image[idx][:, idx])
 
 
 @pytest.fixture(scope="module")

@@ -20,18 +20,7 @@ from pixelfes.streaming import (
     train_streaming,
 )
 from pixelfes.training import train
-
-
-class CentreCrop:
-    """Stand-in aligner: nearest resize of the whole image; no face when it is all black."""
-
-    cache_id = "test-streaming-centre-crop-v1"
-
-    def __call__(self, image: np.ndarray, size: int) -> np.ndarray | None:
-        if not image.any():
-            return None
-        idx = np.arange(size) * min(image.shape[:2]) // size
-        return np.ascontiguousarray(image[idx][:, idx])
+from synthetic_aligner import CentreCrop
 
 
 @pytest.fixture(scope="module")
