@@ -69,16 +69,22 @@ def bench_photo(photo: np.ndarray, model, repeats: int, folder: Path) -> dict[st
     return row
 
 
-def bench_video(model, n_frames: int, folder: Path) -> tuple[float, float, float]:
-    """Frames/s of the whole video loop, of tracking alone and of synthesis alone."""
+def write_moving_clip(clip: Path, n_frames: int) -> np.ndarray:
+    """Write a 640x480 MJPG clip of the portrait drifting a few pixels; return the photo."""
     photo = photo_of_size(640, 480)
-    clip = folder / "clip.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 25, (640, 480))
     for i in range(n_frames):
         shift = np.float32([[1, 0, 8 * np.sin(i / 6)], [0, 1, 4 * np.cos(i / 9)]])
         frame = cv2.warpAffine(photo, shift, (640, 480), borderMode=cv2.BORDER_REPLICATE)
         writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
     writer.release()
+    return photo
+
+
+def bench_video(model, n_frames: int, folder: Path) -> tuple[float, float, float]:
+    """Frames/s of the whole video loop, of tracking alone and of synthesis alone."""
+    clip = folder / "clip.avi"
+    photo = write_moving_clip(clip, n_frames)
     start = time.perf_counter()
     edit_video(clip, folder / "edited.avi", model=model)
     loop = n_frames / (time.perf_counter() - start)

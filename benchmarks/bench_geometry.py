@@ -16,10 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from bench_apply import median_ms, photo_of_size
+from bench_apply import median_ms, photo_of_size, write_moving_clip
 from pixelfes import geometric
 from pixelfes.editing import edit_image, load_model
 from pixelfes.faces import align, paste_change
@@ -28,15 +25,9 @@ from pixelfes.video import edit_video
 
 
 def video_fps(model, n_frames: int, folder: Path) -> float:
-    photo = photo_of_size(640, 480)
     clip = folder / "clip.avi"
     if not clip.exists():
-        writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 25, (640, 480))
-        for i in range(n_frames):
-            shift = np.float32([[1, 0, 8 * np.sin(i / 6)], [0, 1, 4 * np.cos(i / 9)]])
-            frame = cv2.warpAffine(photo, shift, (640, 480), borderMode=cv2.BORDER_REPLICATE)
-            writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
-        writer.release()
+        write_moving_clip(clip, n_frames)
     start = time.perf_counter()
     edit_video(clip, folder / "edited.avi", model=model)
     return n_frames / (time.perf_counter() - start)
