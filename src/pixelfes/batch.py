@@ -10,13 +10,16 @@ with the parent, and a signal removes the temporary files before a process exits
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import multiprocessing.context
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from pixelfes.atomic import TEMP_PREFIX, check_name_length, remove_temporaries
@@ -190,8 +193,27 @@ def _results(
         for job in jobs:
             yield job, _attempt(work, job)
         return
+    # A worker that dies breaks the whole pool and fails every job still queued on it:
+    # those jobs run again, each in a pool of its own, so only the culprit is blamed.
+    unfinished = []
+    for job, outcome in _pooled(jobs, work, min(n_jobs, len(jobs))):
+        if isinstance(outcome, BrokenProcessPool):
+            unfinished.append(job)
+        else:
+            yield job, outcome
+    for job in unfinished:
+        for _, outcome in _pooled([job], work, 1):
+            yield job, _died(outcome) if isinstance(outcome, BaseException) else outcome
+
+
+def _pooled(
+    jobs: list[Job], work: Callable[[Job], None], n_workers: int
+) -> Iterator[tuple[Job, str | None | BrokenProcessPool]]:
+    """Run ``jobs`` on worker processes; a dead worker's jobs give BrokenProcessPool."""
+    context = _start_context()
+    lifeline, held = context.Pipe(duplex=False)
     pool = ProcessPoolExecutor(
-        max_workers=min(n_jobs, len(jobs)), initializer=_worker_init, initargs=(os.getpid(),)
+        max_workers=n_workers, mp_context=context, initializer=_worker_init, initargs=(lifeline,)
     )
     try:
         futures = [pool.submit(_attempt, work, job) for job in jobs]
@@ -202,13 +224,21 @@ def _results(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        held.close()
+        lifeline.close()
 
 
-def _outcome(future: Future) -> str | None:
+def _outcome(future: Future) -> str | None | BrokenProcessPool:
     try:
         return future.result()
-    except Exception as error:  # BrokenProcessPool: the worker died (killed, out of memory)
-        return f"worker process died ({type(error).__name__}: {error})"
+    except BrokenProcessPool as error:
+        return error
+    except Exception as error:  # e.g. the job could not be sent to the worker
+        return _died(error)
+
+
+def _died(error: BaseException) -> str:
+    return f"worker process died ({type(error).__name__}: {error})"
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
@@ -218,17 +248,22 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
             process.terminate()
 
 
-def _worker_init(parent: int) -> None:
-    """Tie a worker's life to its parent and clean up on SIGTERM/SIGINT."""
+def _start_context() -> multiprocessing.context.BaseContext:
+    """Workers start from a fresh fork server where there is one: a plain fork of a process
+    that already runs threads (PyTorch, Dask, a BLAS pool) can deadlock in the child."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
+
+
+def _worker_init(lifeline: Connection) -> None:
+    """Tie a worker's life to the main process and clean up on SIGTERM/SIGINT.
+
+    Only the main process holds the write end of ``lifeline``: the worker sees the end of
+    the pipe as soon as the main process is gone, however it died (even SIGKILL).
+    """
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_on_signal)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            pr_set_pdeathsig = 1
-            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(lifeline,), daemon=True).start()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -236,12 +271,10 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     os._exit(128 + signum)
 
 
-def _watch_parent(parent: int) -> None:
-    """Portable fallback for PR_SET_PDEATHSIG: exit once the parent is gone."""
-    import time
-
-    while os.getppid() == parent:
-        time.sleep(0.5)
+def _watch_parent(lifeline: Connection) -> None:
+    """Exit once the main process is gone (its end of the pipe closes)."""
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv_bytes()
     remove_temporaries()
     os._exit(1)
 

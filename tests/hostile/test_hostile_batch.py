@@ -63,6 +63,17 @@ def test_any_per_file_failure_is_contained(tmp_path, n_jobs):
     assert summary.exit_code == 1
 
 
+def test_a_dead_worker_fails_only_its_own_file(tmp_path):
+    # The crash comes first: every other job is still queued on the pool it breaks.
+    names = ["e", "ok1", "b", "ok2", "ok3"]
+    jobs = [Job(tmp_path / f"{n}.jpg", tmp_path / f"{n}_out.jpg") for n in names]
+    summary = run_jobs(jobs, _raise_anything, n_jobs=2)
+    failed = {path.stem: reason for path, reason in summary.failed}
+    assert set(failed) == {"e", "b"}
+    assert "worker process died" in failed["e"] and "Odd: odd" in failed["b"]
+    assert sorted(p.stem for p in summary.written) == ["ok1_out", "ok2_out", "ok3_out"]
+
+
 def test_same_name_inputs_never_share_an_output(tmp_path):
     a, b = _touch(tmp_path / "a" / "x.jpg"), _touch(tmp_path / "b" / "x.jpg")
     c = _touch(tmp_path / "d1" / "a" / "y.jpg")
@@ -163,6 +174,11 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _descendants(pid: int) -> list[int]:
+    found = _children(pid)
+    return found + [d for child in found for d in _descendants(child)]
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/status").read_text()
@@ -197,7 +213,7 @@ def test_signals_remove_temporaries_and_workers_die_with_the_parent(tmp_path, si
     while len(list(out.iterdir())) < n_jobs:
         assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.05)
-    workers = [pid for pid in _children(process.pid) if pid != process.pid]
+    workers = _descendants(process.pid)  # the fork server and its workers
     process.send_signal(sig)
     process.wait(timeout=30)
     deadline = time.monotonic() + 10
