@@ -9,6 +9,7 @@ returns self, fitted attributes end in ``_``) and saves to a versioned, pickle-f
 from __future__ import annotations
 
 from pixelfes.models._registry import MODEL_CLASSES, MODEL_FAMILIES
+from pixelfes.models.flow_ridge import FlowPixelRidge
 from pixelfes.models.geometry_model import GeometryModel
 from pixelfes.models.global_ridge import GlobalRidge
 from pixelfes.models.lookup_table import PixelLookupTable
@@ -22,6 +23,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MODEL_CLASSES",
     "MODEL_FAMILIES",
+    "FlowPixelRidge",
     "GeometryModel",
     "GlobalRidge",
     "MaskedRidge",

@@ -8,7 +8,8 @@ module reads the same files with every size checked first:
   :data:`MAX_MODEL_BYTES`;
 * the zip's entry count is read from its end record before the directory is parsed;
 * each ``.npy`` header is matched by a strict pattern (no evaluation of any kind), of at
-  most :data:`MAX_NPY_HEADER` bytes, with a float (or, for the header, uint8) dtype;
+  most :data:`MAX_NPY_HEADER` bytes, with a float, int8 (small integers such as a flow
+  model's offsets) or, for the header, uint8 dtype;
 * the declared shapes are checked against what the model family allows
   (:meth:`SafeArchive.check_shapes`) before any array data is read, and the data is read
   in bounded chunks into an array of exactly the declared size.
@@ -132,7 +133,10 @@ class SafeArchive:
             if array_name not in self._members:
                 raise ModelFileError(f"{self.name}: array {array_name} is missing")
             dtype, shape, fortran, offset = self._declared_or_error(array_name)
-            if dtype.kind + str(dtype.itemsize) not in _FLOATS:
+            if array_name in getattr(model, "_integer_arrays", ()):
+                if dtype.kind + str(dtype.itemsize) != "i1":
+                    raise ModelFileError(f"{self.name}: array {array_name} is not an int8 array")
+            elif dtype.kind + str(dtype.itemsize) not in _FLOATS:
                 raise ModelFileError(f"{self.name}: array {array_name} is not a float array")
             declared[array_name] = (dtype, shape, fortran, offset)
             stand_in = np.broadcast_to(np.zeros((), stand_in_dtype), shape)
@@ -175,7 +179,7 @@ class SafeArchive:
             raise ModelFileError(f"{self.name}: array {key} has a malformed .npy header")
         order = "<" if match["order"] in "|=" else match["order"]
         kind = match["kind"]
-        if kind not in _FLOATS and kind != "u1":
+        if kind not in _FLOATS and kind not in ("u1", "i1"):
             raise ModelFileError(f"{self.name}: array {key} has unsupported dtype {kind!r}")
         dtype = np.dtype(order + kind)
         shape = tuple(int(d) for d in match["shape"].split(",") if d.strip())

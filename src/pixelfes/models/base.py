@@ -26,6 +26,7 @@ class BaseImageModel(ParamsMixin):
     _param_names: ClassVar[tuple[str, ...]] = ()
     _array_names: ClassVar[tuple[str, ...]] = ()
     _extra_names: ClassVar[tuple[str, ...]] = ()  # fitted JSON values saved in the header
+    _integer_arrays: ClassVar[tuple[str, ...]] = ()  # fitted arrays saved as int8, exactly
 
     image_shape_: tuple[int, int, int]
     metadata_: dict[str, Any]

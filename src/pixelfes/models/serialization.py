@@ -8,7 +8,9 @@ Layout (format version 1): a zip archive written by ``numpy.savez`` holding
   ``intensity_scale``, ``storage_dtype`` ("float32" or "float16"), ``arrays`` (names of
   the fitted arrays), ``attributes`` (other fitted values), ``metadata`` (free-form
   JSON) and ``pixelfes_version``;
-* one array per fitted attribute, named as the attribute (e.g. ``coef_``).
+* one array per fitted attribute, named as the attribute (e.g. ``coef_``): floats in the
+  storage dtype, except the small integers a class names in ``_integer_arrays`` (e.g. the
+  offsets of a flow model), stored exactly as int8.
 
 The model classes are found by name in the registry (:mod:`pixelfes.models._registry`);
 this module imports no model. Files are written atomically (temporary file in the same
@@ -51,7 +53,10 @@ def save_model(
 
     if dtype not in STORAGE_DTYPES:
         raise InvalidInputError(f"dtype must be one of {STORAGE_DTYPES}; got {dtype!r}")
-    arrays = {name: _stored(getattr(model, name), name, dtype) for name in model._array_names}
+    arrays = {
+        name: _stored(getattr(model, name), name, _storage(model, name, dtype))
+        for name in model._array_names
+    }
     params = {name: getattr(model, name) for name in model._param_names}
     header = {
         "format": FORMAT,
@@ -74,7 +79,15 @@ def save_model(
     _write_atomically(Path(path), arrays)
 
 
+def _storage(model: BaseImageModel, name: str, dtype: str) -> str:
+    return "int8" if name in model._integer_arrays else dtype
+
+
 def _stored(array: np.ndarray, name: str, dtype: str) -> np.ndarray:
+    if dtype == "int8":
+        if not (np.all(array == np.rint(array)) and np.abs(array).max(initial=0) <= 127):
+            raise InvalidInputError(f"{name} must hold integers in [-127, 127] to save")
+        return np.asarray(array).astype(np.int8)
     out = array.astype(dtype)
     if not np.isfinite(out).all():
         raise InvalidInputError(
@@ -163,6 +176,11 @@ def _build(archive: SafeArchive, name: str) -> BaseImageModel:
         if array_name not in archive.files:
             raise ModelFileError(f"{name}: array {array_name} is missing")
         array = archive[array_name]
+        if array_name in cls._integer_arrays:
+            if not isinstance(array, np.ndarray) or array.dtype != np.int8:
+                raise ModelFileError(f"{name}: array {array_name} is not an int8 array")
+            setattr(model, array_name, array)
+            continue
         if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
             raise ModelFileError(f"{name}: array {array_name} is not a float array")
         if not np.isfinite(array).all():
