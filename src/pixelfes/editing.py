@@ -131,6 +131,9 @@ def synthesize(
     """Apply a model to aligned crops and blend with the input by ``intensity``.
 
     ``output = input + intensity * (model(input) - input)``, computed in [0, 1] floats.
+    A flow model (:class:`~pixelfes.models.FlowPixelRidge`) first samples the input at
+    ``p + intensity * d(p)`` and then applies the same blend to its per-pixel part, so
+    intensity scales both the movement and the texture change.
 
     Two optional steps adapt the model to faces unlike its training faces:
 
@@ -169,6 +172,8 @@ def synthesize(
     source = to_unit(crops)
     if not np.any(intensity):
         return source
+    if _is_flow(model):  # move the pixels a fraction `intensity` of the way, then retexture
+        source, model = model.warp(source, np.asarray(intensity, np.float32)), model.texture()
     stats = _colour_statistics(model) if match_colours else None
     if luma and source.shape[-1] == 3 and _shares_channels(model):
         y = bt601_luma(source)
@@ -199,6 +204,13 @@ def _is_geometric(model: Any) -> bool:
     from pixelfes.models import GeometryModel
 
     return isinstance(model, GeometryModel)
+
+
+def _is_flow(model: Any) -> bool:
+    """Whether ``model`` reads each pixel at a learned offset (a FlowPixelRidge)."""
+    from pixelfes.models import FlowPixelRidge
+
+    return isinstance(model, FlowPixelRidge)
 
 
 def _shares_channels(model: Any) -> bool:

@@ -254,7 +254,8 @@ class FlowPixelRidge(AdditiveFit, BaseImageModel):
         Parameters
         ----------
         X : ndarray of shape (N, H, W) or (N, H, W, C)
-            uint8 or float images of the training size.
+            uint8 or float images of the training height and width (any channel count:
+            a model fitted on luma moves colour crops).
         intensity : float or ndarray of shape (H, W)
             Fraction of each offset to apply; 1 reads exactly the pixels :meth:`predict`
             reads, 0 returns the input.
@@ -266,7 +267,7 @@ class FlowPixelRidge(AdditiveFit, BaseImageModel):
         """
         self._check_fitted()
         X4 = check_images(X, "X")
-        check_image_shape(X4, self.image_shape_)
+        check_image_shape(X4, (*self.image_shape_[:2], X4.shape[3]))  # any channel count
         dtype = compute_dtype(X4)
         height, width = self.image_shape_[:2]
         scale = np.broadcast_to(np.asarray(intensity, np.float64), (height, width))
