@@ -10,7 +10,7 @@ from click.testing import CliRunner
 import pixelfes
 from pixelfes.cli import main
 from pixelfes.imageio import read_image
-from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
+from pixelfes.models import FlowPixelRidge, GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
 
 PORTRAIT = Path(str(resources.files("pixelfes").joinpath("assets", "astronaut.jpg")))
 SIZE = 32
@@ -29,6 +29,8 @@ FAMILIES = {
     "pixel-kr-levels": lambda X, T: PixelKernelRidge(alpha=0.01, sigma=0.3).fit(X, T),
     "pixel-kr-dense": lambda X, T: PixelKernelRidge(alpha=0.01, sigma=0.3).fit(X[:8] / 255, T[:8]),
     "mr": lambda X, T: MaskedRidge(alpha=0.01).fit(X, T),
+    "flow-rr": lambda X, T: FlowPixelRidge(alpha=0.01, radius=2).fit(X, T),
+    "flow-rr-gray": lambda X, T: FlowPixelRidge(alpha=0.01).fit(X[..., :1], T[..., :1]),
     "global-rr": lambda X, T: GlobalRidge(alpha=1.0).fit(X[..., :1], T[..., :1]),
     "lookup-table": lambda X, T: PixelRidge(alpha=0.01).fit(X, T).to_lookup_table(),
     "lookup-table-kr-independent": lambda X, T: PixelKernelRidge(

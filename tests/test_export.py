@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from pixelfes.cli import main
 from pixelfes.editing import load_model
 from pixelfes.exceptions import NotFittedError
-from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
+from pixelfes.models import FlowPixelRidge, GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
 
 onnx = pytest.importorskip("onnx", reason="ONNX export needs the export extra")
 ort = pytest.importorskip("onnxruntime", reason="ONNX export tests need the export extra")
@@ -25,6 +25,8 @@ FAMILIES = {
     "pixel-rr": lambda: PixelRidge().fit(X, T),
     "pixel-rr-independent": lambda: PixelRidge(channels="independent").fit(X, T),
     "mr": lambda: MaskedRidge().fit(X, T),
+    "flow-rr": lambda: FlowPixelRidge(radius=3, smooth=0, penalty=0).fit(X, np.roll(T, 1, 1)),
+    "flow-rr-gray": lambda: FlowPixelRidge(radius=2).fit(X[..., :1], np.roll(T[..., :1], 1, 2)),
     "mr-radius-2-gray": lambda: MaskedRidge(radius=2).fit(X[..., :1], T[..., :1]),
     "pixel-kr-levels": lambda: PixelKernelRidge(sigma=0.2).fit(X, T),
     "pixel-kr-dense": lambda: PixelKernelRidge(sigma=0.2, channels="independent").fit(X / 255, T),

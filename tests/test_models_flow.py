@@ -131,8 +131,8 @@ def test_partial_fit_and_merge_equal_one_fit(small):
     X, T = small
     one = FlowPixelRidge(radius=2).fit(X, T)
     chunked = FlowPixelRidge(radius=2).partial_fit(X[:3], T[:3]).partial_fit(X[3:], T[3:])
-    merged = FlowPixelRidge(radius=2).fit(X[:4], T[:4]).merge(
-        FlowPixelRidge(radius=2).fit(X[4:], T[4:])
+    merged = (
+        FlowPixelRidge(radius=2).fit(X[:4], T[:4]).merge(FlowPixelRidge(radius=2).fit(X[4:], T[4:]))
     )
     for other in (chunked, merged):
         np.testing.assert_array_equal(other.offsets_, one.offsets_)

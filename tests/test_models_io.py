@@ -12,6 +12,7 @@ import pytest
 from pixelfes.exceptions import ModelFileError, NotFittedError
 from pixelfes.models import (
     FORMAT_VERSION,
+    FlowPixelRidge,
     GlobalRidge,
     MaskedRidge,
     PixelKernelRidge,
@@ -32,6 +33,7 @@ def fitted_models() -> list:
         PixelRidge(channels="independent").fit(X[..., 0], T[..., 0]),
         PixelKernelRidge(sigma=2.0).fit(X, T),
         MaskedRidge(radius=2).fit(X, T),
+        FlowPixelRidge(radius=2).fit(X, np.roll(T, 1, axis=1)),
         GlobalRidge(alpha=1.0).fit(X, T),
     ]
     return [*models, models[2].to_lookup_table("float16")]

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pixelfes.models import MaskedRidge, PixelRidge, load
+from pixelfes.models import FlowPixelRidge, MaskedRidge, PixelRidge, load
 
 FAMILIES = [
     PixelRidge(alpha=0.4),
     PixelRidge(alpha=0.04, channels="independent"),
     MaskedRidge(alpha=0.4, radius=1),
     MaskedRidge(alpha=0.1, radius=2),
+    FlowPixelRidge(alpha=0.4, radius=3),
 ]
-IDS = ["rr-shared", "rr-independent", "mr-r1", "mr-r2"]
+IDS = ["rr-shared", "rr-independent", "mr-r1", "mr-r2", "flow-r3"]
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from pixelfes.exceptions import NotFittedError
 from pixelfes.models import (
+    FlowPixelRidge,
     GlobalRidge,
     MaskedRidge,
     PixelKernelRidge,
@@ -88,6 +89,7 @@ REGRESSORS = [
     PixelKernelRidge(alpha=0.3, sigma=0.5),
     MaskedRidge(alpha=0.3),
     GlobalRidge(alpha=0.3),
+    FlowPixelRidge(alpha=0.3, radius=2),
 ]
 ALL = [*REGRESSORS, PixelLookupTable(estimator=PixelRidge(alpha=0.3))]
 
@@ -159,11 +161,12 @@ def test_lookup_table_fit_equals_the_tabulated_estimator() -> None:
 
 @pytest.mark.parametrize("model", REGRESSORS, ids=lambda m: type(m).__name__)
 def test_float64_in_float64_out_and_float32_in_float32_out(model) -> None:
+    floats = [name for name in model._array_names if name not in model._integer_arrays]
     m64 = clone(model).fit(X, T)
-    assert all(getattr(m64, name).dtype == np.float64 for name in m64._array_names)
+    assert all(getattr(m64, name).dtype == np.float64 for name in floats)
     assert m64.predict(X).dtype == np.float64
     m32 = clone(model).fit(X.astype(np.float32), T.astype(np.float32))
-    assert all(getattr(m32, name).dtype == np.float32 for name in m32._array_names)
+    assert all(getattr(m32, name).dtype == np.float32 for name in floats)
     assert m32.predict(X.astype(np.float32)).dtype == np.float32
     assert m32.predict(XU).dtype == np.float32
     # float64 is computed in float64: far closer to itself than float32 can be.

@@ -3,6 +3,8 @@
 Each family becomes a few standard operators (opset 17), its fitted arrays initializers:
 
 * Pixel-RR: ``Mul`` + ``Add`` (Eq. 4, one weight and bias per pixel);
+* flow Pixel-RR: ``Reshape``, ``Gather`` of each pixel's source location (the learned
+  offsets, at intensity 1), ``Reshape``, then Pixel-RR's ``Mul`` + ``Add``;
 * MR: a locally-connected layer, ``Pad`` then one ``Slice`` per neighbour, ``Concat``,
   ``Mul`` by the per-pixel weights, ``ReduceSum`` and ``Add``;
 * lookup tables: ``Gather`` from the flattened (location, level) table; Pixel-KR on
@@ -26,8 +28,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pixelfes.exceptions import InvalidInputError
-from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelLookupTable, PixelRidge
+from pixelfes.models import (
+    FlowPixelRidge,
+    GlobalRidge,
+    MaskedRidge,
+    PixelKernelRidge,
+    PixelLookupTable,
+    PixelRidge,
+)
 from pixelfes.models.base import BaseImageModel
+from pixelfes.models.flow_ridge import source_index
 
 if TYPE_CHECKING:
     import onnx
@@ -80,7 +90,8 @@ def to_onnx(model: BaseImageModel, input_type: str = "uint8") -> onnx.ModelProto
 
     Parameters
     ----------
-    model : PixelRidge, PixelKernelRidge, MaskedRidge, GlobalRidge or PixelLookupTable
+    model : PixelRidge, FlowPixelRidge, PixelKernelRidge, MaskedRidge, GlobalRidge or
+        PixelLookupTable
         A fitted model.
     input_type : {"uint8", "float"}
         uint8 crops in and out, or float32 [0, 1] crops in and the unclipped prediction out.
@@ -105,6 +116,7 @@ def to_onnx(model: BaseImageModel, input_type: str = "uint8") -> onnx.ModelProto
         raise InvalidInputError(f"input_type must be one of {INPUT_TYPES}; got {input_type!r}")
     builders = {
         PixelRidge: _pixel_ridge,
+        FlowPixelRidge: _flow_ridge,
         MaskedRidge: _masked_ridge,
         PixelLookupTable: _lookup_table,
         PixelKernelRidge: _kernel_ridge,
@@ -190,6 +202,16 @@ def _pixel_ridge(graph: _Graph, model: PixelRidge, name: str, uint8: bool) -> st
     x = _as_unit(graph, name, uint8)
     scaled = graph.op("Mul", [x, graph.const(model.coef_[None].astype(np.float32), "coef")])
     return graph.op("Add", [scaled, graph.const(model.intercept_[None].astype(np.float32), "bias")])
+
+
+def _flow_ridge(graph: _Graph, model: FlowPixelRidge, name: str, uint8: bool) -> str:
+    height, width, channels = model.image_shape_
+    pixels = graph.const(np.array([-1, height * width, channels]), "pixels")
+    flat = graph.op("Reshape", [name, pixels])
+    index = graph.const(source_index(model.offsets_).astype(np.int64), "source")
+    gathered = graph.op("Gather", [flat, index], axis=1)
+    image = graph.const(np.array([-1, height, width, channels]), "image")
+    return _pixel_ridge(graph, model.texture(), graph.op("Reshape", [gathered, image]), uint8)
 
 
 def _masked_ridge(graph: _Graph, model: MaskedRidge, name: str, uint8: bool) -> str:

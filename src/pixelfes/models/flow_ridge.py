@@ -26,7 +26,7 @@ from pixelfes.models._validation import (
 from pixelfes.models.base import BaseImageModel, expect_shape
 from pixelfes.models.pixel_ridge import CHANNEL_MODES, PixelRidge
 
-__all__ = ["FlowPixelRidge", "candidate_offsets", "box_mean", "source_index"]
+__all__ = ["FlowPixelRidge", "box_mean", "candidate_offsets", "source_index"]
 
 _BLOCK = 16  # images summed at a time: uint8 products of a block stay exact in float32
 
