@@ -315,3 +315,26 @@ def test_faces_endpoint_and_face_choice_reach_the_editor():
         assert post(running.url + "/api/faces", body, foreign)[0] == 403
         form = {"Content-Type": "application/x-www-form-urlencoded"}
         assert post(running.url + "/api/faces", body, form)[0] == 415
+
+
+def test_a_flow_model_edits_through_the_app():
+    """A model file of any per-pixel family, flow included, serves through the real editor."""
+    from functools import partial
+    from importlib import resources
+
+    from pixelfes.editing import edit_image
+    from pixelfes.imageio import read_image
+    from pixelfes.models import FlowPixelRidge
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 216, (24, 32, 32, 3), dtype=np.uint8)
+    model = FlowPixelRidge(alpha=0.01, radius=2).fit(X, np.roll(X, 1, axis=1) + np.uint8(40))
+    portrait = read_image(resources.files("pixelfes").joinpath("assets", "astronaut.jpg"))
+    with BackgroundServer(create_app(partial(edit_image, model=model))) as running:
+        url = running.url + "/api/edit?to=happy&intensity=0.8"
+        status, headers, body = post(url, png_bytes(portrait))
+    assert status == 200, body
+    ((x0, y0, x1, y1),) = json.loads(headers["X-Pixelfes-Boxes"])
+    result = np.asarray(Image.open(io.BytesIO(body)))
+    change = result[y0:y1, x0:x1].astype(int) - portrait[y0:y1, x0:x1]
+    assert change.mean() > 5  # brighter, as the model learned

@@ -74,3 +74,28 @@ def test_cross_validation_prefers_what_scores_best():
     best, scores = cross_validate("pixel-rr", X, T, subjects, grid={"alpha": (0.01, 100.0)})
     assert best == {"alpha": 0.01}
     assert scores["alpha=0.01"] > scores["alpha=100"] + 3
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_train_flow_model_then_edit_and_export(pair_folder, tmp_path):
+    from importlib import resources
+
+    out = tmp_path / "flow.npz"
+    result = invoke("--data", pair_folder, "--family", "flow-rr", "--size", "64", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "flow-rr(alpha=0.4, radius=6, smooth=" in result.output
+    model = pixelfes.load_model(out)
+    assert type(model).__name__ == "FlowPixelRidge" and model.image_shape_ == (64, 64, 3)
+    assert model.offsets_.dtype.name == "int8" and model.metadata_["n_pairs"] == N_SUBJECTS
+    portrait = resources.files("pixelfes").joinpath("assets", "astronaut.jpg")
+    edited = tmp_path / "edited.png"
+    result = invoke_cli("edit", portrait, "--model", out, "--intensity", "0.7", "-o", edited)
+    assert result.exit_code == 0 and edited.exists(), result.output
+    pytest.importorskip("onnx", reason="ONNX export needs the export extra")
+    result = invoke_cli("export", out, "-o", tmp_path / "flow.onnx")
+    assert result.exit_code == 0 and (tmp_path / "flow.onnx").exists(), result.output
+
+
+def invoke_cli(*args):
+    return CliRunner().invoke(main, [*map(str, args)], catch_exceptions=False)
