@@ -71,11 +71,15 @@ def test_saved_lookup_table_through_apply(tmp_path):
     assert read_image(out).shape == read_image(PORTRAIT).shape
 
 
-def test_saved_lookup_table_edits_a_video(tmp_path):
+@pytest.mark.parametrize("family", ["lookup-table-kr", "flow-rr"])
+def test_saved_model_edits_a_video(tmp_path, family):
     import cv2
 
     X, T = brighten_pairs()
-    PixelKernelRidge(sigma=0.3).fit(X, T).to_lookup_table().save(tmp_path / "table.npz")
+    if family == "flow-rr":
+        FlowPixelRidge(alpha=0.01, radius=2).fit(X, T).save(tmp_path / "table.npz")
+    else:
+        PixelKernelRidge(sigma=0.3).fit(X, T).to_lookup_table().save(tmp_path / "table.npz")
     frame = np.ascontiguousarray(read_image(PORTRAIT)[:, :, ::-1])
     source = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"mp4v"), 10, frame.shape[1::-1])
