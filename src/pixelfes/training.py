@@ -29,7 +29,7 @@ CV_GRIDS: dict[str, dict[str, Sequence[float]]] = {
     "pixel-kr": KERNEL_GRID,
     "mr": {"alpha": (0.01, 0.04, 0.4, 4.0)},
     "global-rr": {"alpha": (0.4, 4.0, 40.0, 400.0)},
-    "flow-rr": {"alpha": (0.04, 0.4, 4.0), "penalty": (1e-6, 1e-5, 1e-4)},
+    "flow-rr": {"alpha": (0.04, 0.4, 4.0), "penalty": (1e-5, 3e-5, 1e-4)},
 }
 
 

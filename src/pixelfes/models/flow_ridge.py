@@ -104,9 +104,9 @@ class FlowPixelRidge(AdditiveFit, BaseImageModel):
         Ridge penalty (the paper's lambda), > 0.
     radius : int, default=6
         Largest offset length in pixels (a disc of candidates); 0 is Pixel-RR exactly.
-    smooth : int, default=2
+    smooth : int, default=3
         Radius of the box window the objective maps are averaged over before the argmin.
-    penalty : float, default=1e-5
+    penalty : float, default=3e-5
         Cost of a squared pixel of offset, >= 0.
     channels : {"shared", "independent"}, default="shared"
         As for :class:`~pixelfes.models.pixel_ridge.PixelRidge`; the offset field is one
@@ -147,8 +147,8 @@ class FlowPixelRidge(AdditiveFit, BaseImageModel):
         self,
         alpha: float = 0.4,
         radius: int = 6,
-        smooth: int = 2,
-        penalty: float = 1e-5,
+        smooth: int = 3,
+        penalty: float = 3e-5,
         channels: str = "shared",
     ) -> None:
         self.alpha = alpha
