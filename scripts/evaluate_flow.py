@@ -53,27 +53,31 @@ def face_grid(results: dict[str, np.ndarray]) -> np.ndarray:
     return labelled_grid(rows, col_labels=METHODS, cell=160)
 
 
+#: Summary columns: heading, score key, format and the methods shown (slash-separated).
+COLUMNS = (
+    ("PSNR", "psnr", ".2f", ("input", "plain", "flow", "geometry")),
+    ("FER judge", "judge", ".0%", ("plain", "flow", "geometry", "target")),
+    ("facex judge", "judge_facex", ".0%", ("plain", "flow", "geometry", "target")),
+    ("identity kept", "identity_kept", ".0%", ("plain", "flow", "geometry")),
+    ("old contours kept", "old_contours_kept", ".2f", ("plain", "flow", "geometry")),
+)
+
+
 def summary(report: dict) -> str:
     """One line per expression and protocol: plain, flow and geometry side by side."""
+    heads = [f"{title} {' / '.join(methods)}" for title, _, _, methods in COLUMNS]
     lines = [
-        "| expression, protocol | pairs | PSNR input / plain / flow / geometry | FER judge "
-        "plain / flow / geometry / real | facex judge plain / flow / geometry / real | "
-        "identity kept plain / flow / geometry | old contours kept plain / flow / geometry |",
-        "|---|---:|---|---|---|---|---|",
+        "| expression, protocol | pairs | " + " | ".join(heads) + " |",
+        "|---|---:|" + "---|" * len(COLUMNS),
     ]
     for expression, protocols in report.items():
-        for protocol, t in protocols.items():
-            trio = [t[m] for m in ("plain", "flow", "geometry")]
-
-            def cells(key: str, fmt: str, rows: list = trio) -> str:
-                return " / ".join(format(r[key], fmt) for r in rows)
-
-            lines.append(
-                f"| {expression}, {protocol} | {t['input']['n']} | {t['input']['psnr']:.2f} / "
-                f"{cells('psnr', '.2f')} | {cells('judge', '.0%', [*trio, t['target']])} | "
-                f"{cells('judge_facex', '.0%', [*trio, t['target']])} | "
-                f"{cells('identity_kept', '.0%')} | {cells('old_contours_kept', '.2f')} |"
-            )
+        for protocol, table in protocols.items():
+            cells = [
+                " / ".join(format(table[m][key], fmt) for m in methods)
+                for _, key, fmt, methods in COLUMNS
+            ]
+            n = table["input"]["n"]
+            lines.append(f"| {expression}, {protocol} | {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -93,20 +97,17 @@ def main() -> None:
     for expression in args.expressions:
         start = time.perf_counter()
         X, T, shapes_x, shapes_t, subjects, sources = geo.load(expression)
-        folds = {"kfold": subject_kfold(subjects, k=5, seed=0)}
-        for name in geo.DATASETS[expression]:
-            folds[f"lodo:{name}"] = [
-                (np.flatnonzero(sources != name), np.flatnonzero(sources == name))
-            ]
+        folds = {
+            "kfold": subject_kfold(subjects, k=5, seed=0),
+            **{
+                f"lodo:{name}": [(np.flatnonzero(sources != name), np.flatnonzero(sources == name))]
+                for name in geo.DATASETS[expression]
+            },
+        }
         for protocol, splits in folds.items():
-            pooled: dict[str, list] = {m: [] for m in METHODS}
-            for train, test in splits:
-                for method, images in outputs(
-                    X, T, shapes_x, shapes_t, subjects, train, test
-                ).items():
-                    pooled[method].append(images)
+            parts = [outputs(X, T, shapes_x, shapes_t, subjects, *split) for split in splits]
+            results = {m: np.concatenate([part[m] for part in parts]) for m in METHODS}
             test = np.concatenate([test for _, test in splits])
-            results = {m: np.concatenate(v) for m, v in pooled.items()}
             grid = face_grid(results)
             write_image(args.faces / f"{expression}_{protocol.replace(':', '_')}.png", grid)
             if protocol == "lodo:london" and args.london_figure is not None:
