@@ -171,6 +171,10 @@ def test_synthesize_scales_movement_and_texture():
     warped = model.warp(crops, 0.5)
     expected = warped + 0.5 * (model.texture().predict(warped) - warped)
     np.testing.assert_allclose(half, np.clip(expected, 0, 1), atol=1e-6)
+    dose = np.full((16, 16), 0.5, np.float32)  # a region map (editing's `regions`)
+    np.testing.assert_allclose(synthesize(model, crops, dose, luma=False), half, atol=1e-6)
+    dose[:8] = 0.0  # the top half keeps the input exactly
+    np.testing.assert_allclose(synthesize(model, crops, dose)[:, :8], crops[:, :8] / 255.0)
 
 
 def test_file_round_trip_is_exact_and_small(tmp_path):
