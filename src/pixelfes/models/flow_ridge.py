@@ -281,6 +281,8 @@ class FlowPixelRidge(AdditiveFit, BaseImageModel):
         def at(r: np.ndarray, c: np.ndarray) -> np.ndarray:
             return flat[:, (r * width + c).reshape(-1)].reshape(X4.shape)
 
+        if not (fy.any() or fx.any()):  # whole-pixel moves (intensity 1): one gather
+            return at(r0, c0).reshape(np.shape(X))
         top = at(r0, c0) * (1 - fx) + at(r0, c1) * fx
         bottom = at(r1, c0) * (1 - fx) + at(r1, c1) * fx
         return (top * (1 - fy) + bottom * fy).reshape(np.shape(X))
