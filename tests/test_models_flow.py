@@ -294,3 +294,15 @@ def test_candidate_offsets_are_a_disc_shortest_first():
     assert len(offsets) == 113 and tuple(offsets[0]) == (0, 0)
     lengths = (offsets**2).sum(axis=1)
     assert lengths.max() == 36 and (np.diff(lengths) >= 0).all()
+
+
+def test_cross_validation_grid_trains_the_family():
+    from pixelfes.training import CV_GRIDS, train
+
+    rng = np.random.default_rng(6)
+    X = rng.integers(0, 256, (20, 12, 12, 1), dtype=np.uint8)
+    subjects = [f"s{i // 2}" for i in range(20)]
+    report = train("flow-rr", X, np.roll(X, 1, axis=1), subjects, cv=True)
+    assert isinstance(report.model, FlowPixelRidge) and len(report.cv_scores) == 9
+    assert report.model.penalty in CV_GRIDS["flow-rr"]["penalty"]
+    assert (report.model.offsets_[2:-2, 2:-2] == np.array([-1, 0])).all()  # t(y) = x(y - 1)
