@@ -111,7 +111,7 @@ def main() -> None:
             grid = face_grid(results)
             write_image(args.faces / f"{expression}_{protocol.replace(':', '_')}.png", grid)
             if protocol == "lodo:london" and args.london_figure is not None:
-                write_image(args.london_figure, grid)
+                write_image(args.london_figure, grid, quality=85)
             report.setdefault(expression, {})[protocol] = geo.score(
                 results, expression, T[test], shapes_t[test], judges, embedder
             )
