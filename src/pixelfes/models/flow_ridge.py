@@ -104,7 +104,7 @@ class FlowPixelRidge(AdditiveFit, BaseImageModel):
         Ridge penalty (the paper's lambda), > 0.
     radius : int, default=6
         Largest offset length in pixels (a disc of candidates); 0 is Pixel-RR exactly.
-    smooth : int, default=3
+    smooth : int, default=8
         Radius of the box window the objective maps are averaged over before the argmin.
     penalty : float, default=3e-5
         Cost of a squared pixel of offset, >= 0.
@@ -147,7 +147,7 @@ class FlowPixelRidge(AdditiveFit, BaseImageModel):
         self,
         alpha: float = 0.4,
         radius: int = 6,
-        smooth: int = 3,
+        smooth: int = 8,
         penalty: float = 3e-5,
         channels: str = "shared",
     ) -> None:
