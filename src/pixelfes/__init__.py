@@ -18,6 +18,7 @@ _EXPORTS = {
     "PixelKernelRidge": "pixelfes.models",
     "MaskedRidge": "pixelfes.models",
     "GlobalRidge": "pixelfes.models",
+    "FlowPixelRidge": "pixelfes.models",
     "align": "pixelfes.faces",
     "paste_back": "pixelfes.faces",
     "edit": "pixelfes.editing",
