@@ -74,7 +74,7 @@ from pixelfes.training import (
     type=click.IntRange(1),
     default=CHUNK_PAIRS,
     show_default=True,
-    help="Pairs aligned and summed at a time (pixel-rr, mr, pixel-kr: memory flat in N).",
+    help="Pairs aligned and summed at a time (pixel-rr, flow-rr, mr, pixel-kr: memory flat in N).",
 )
 @click.option(
     "--cluster",
@@ -102,8 +102,9 @@ def train_command(
 ) -> None:
     """Train a model that turns SOURCE faces into TARGET faces and save it to OUTPUT.
 
-    Pixel-RR, MR and Pixel-KR stream the pairs through the crop cache in chunks (bounded memory;
-    on a Dask cluster with --cluster); --cv and the other families load every pair.
+    Pixel-RR (flow-rr too), MR and Pixel-KR stream the pairs through the crop cache in chunks
+    (bounded memory; on a Dask cluster with --cluster); --cv and the other families load every
+    pair.
     """
     from pixelfes.data import find_pairs
     from pixelfes.exceptions import DatasetError
@@ -116,7 +117,7 @@ def train_command(
         raise click.UsageError("--sigma applies only to --family pixel-kr")
     stream = streams(family) and not cv and not geometry
     if cluster is not None and not stream:
-        raise click.UsageError("--cluster trains pixel-rr, mr or pixel-kr, without --cv")
+        raise click.UsageError("--cluster trains pixel-rr, flow-rr, mr or pixel-kr, without --cv")
     if geometry and (family != "pixel-rr" or cv or gray):
         raise click.UsageError("--geometry uses a Pixel-RR texture: no --family, --cv or --gray")
     if geometry:
