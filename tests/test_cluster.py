@@ -74,7 +74,7 @@ def pair_folder(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("family", ["pixel-rr", "mr", "pixel-kr"])
+@pytest.mark.parametrize("family", ["pixel-rr", "flow-rr", "mr", "pixel-kr"])
 def test_cluster_train_equals_local_train(client, pair_folder, tmp_path, family) -> None:
     pairs = find_pairs([str(pair_folder)], source="neutral", target="happy")
     options = dict(size=16, aligner=CentreCrop(), cache=tmp_path / "cache", seed=3)
