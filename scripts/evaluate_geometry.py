@@ -33,14 +33,14 @@ import cv2
 import numpy as np
 
 from pixelfes import geometric
-from pixelfes.colour import luma, to_unit
+from pixelfes.colour import to_unit
 from pixelfes.data import find_pairs, load_pairs, subject_kfold
 from pixelfes.editing import synthesize as plain_synthesize
 from pixelfes.evaluation.classifier import ExpressionClassifier
 from pixelfes.evaluation.facex import FacexClassifier
+from pixelfes.evaluation.ghosting import contour_scores
 from pixelfes.evaluation.identity import SAME_PERSON_THRESHOLD, IdentityEmbedder
 from pixelfes.evaluation.metrics import batch_sharpness, batch_ssim
-from pixelfes.faces import face_mask
 from pixelfes.faces.landmarks import INNER_LIPS, dense_landmarks
 from pixelfes.faces.warp import warp_crop, with_ring
 from pixelfes.metrics import batch_psnr
@@ -108,28 +108,6 @@ def outputs(X, T, shapes_x, shapes_t, subjects, train, test) -> dict[str, np.nda
         ),
         "target": to_unit(T[test]),
     }
-
-
-def _edges(images: np.ndarray) -> np.ndarray:
-    grey = np.clip(np.rint(luma(images) * 255), 0, 255).astype(np.uint8)
-    return np.stack([cv2.Canny(cv2.GaussianBlur(g, (3, 3), 0), 40, 100) > 0 for g in grey])
-
-
-def _near(edges: np.ndarray, radius: int) -> np.ndarray:
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
-    return np.stack([cv2.dilate(e.astype(np.uint8), kernel) > 0 for e in edges])
-
-
-def contour_scores(output, inputs, targets) -> tuple[np.ndarray, np.ndarray]:
-    """Per face: share of vanished contours still drawn, share of new contours drawn."""
-    inside = face_mask(inputs.shape[1]) > 0.5
-    e_in, e_t, e_out = _edges(inputs), _edges(targets), _edges(output)
-    old = e_in & ~_near(e_t, 2) & inside
-    new = e_t & ~_near(e_in, 2) & inside
-    near_out = _near(e_out, 1)
-    kept = (old & near_out).sum((1, 2)) / np.maximum(old.sum((1, 2)), 1)
-    drawn = (new & near_out).sum((1, 2)) / np.maximum(new.sum((1, 2)), 1)
-    return kept, drawn
 
 
 def mouth_masks(shapes_t: np.ndarray, size: int) -> np.ndarray:

@@ -68,6 +68,8 @@ def test_luma_methods_keep_the_test_channels_and_the_input_is_the_floor():
     sets = three_sets()
     split = lodo.splits("happy", sets)[0]
     for method in lodo.methods("happy", 0.4, 1.0, kr_max_train=5):
+        if not isinstance(method, lodo.LumaMethod):
+            continue  # the geometry row warps in colour (tests/test_evaluation_lodo_rows.py)
         out = method.fit(split.train.X, split.train.T).predict(split.test.X)
         assert out.shape == split.test.X.shape
         if method.id == lodo.INPUT:

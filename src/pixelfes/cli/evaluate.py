@@ -40,6 +40,12 @@ from pixelfes.cli._deprecation import warn_renamed
     help="Only re-render results.md from the stored results/lodo_scores.csv.gz.",
 )
 @click.option(
+    "--methods",
+    help="Comma-separated method ids (e.g. geometry,pixel_kr): re-run only these and replace "
+    "their rows in the stored results/lodo_scores.csv.gz (lodo protocol; other rows and "
+    "the face grids are kept).",
+)
+@click.option(
     "--private-figures",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write face grids of research-only datasets (CK+, Taiwanese); "
@@ -52,6 +58,7 @@ def evaluate(
     quick: bool,
     protocol: str,
     report_only: bool,
+    methods: str | None,
     private_figures: Path | None,
 ) -> None:
     """Evaluate every method on the shared data and write tables and figures.
@@ -67,6 +74,9 @@ def evaluate(
     from pixelfes.evaluation.lodo_suite import LodoSettings, run_lodo, write_results_md
 
     log = lambda m: click.echo(m, err=True)  # noqa: E731
+    selected = tuple(m.strip() for m in methods.split(",") if m.strip()) if methods else None
+    if selected is not None and protocol != "lodo":
+        raise click.UsageError("--methods re-runs rows of the lodo protocol: add --protocol lodo")
     if report_only:
         click.echo(f"wrote {write_results_md(output)}")
         return
@@ -76,8 +86,11 @@ def evaluate(
     try:
         if protocol in ("lodo", "all"):
             settings = LodoSettings.fast() if quick else LodoSettings()
+            settings.methods = selected
             done = run_lodo(output, root, settings, private_figures, log=log)
             click.echo(f"wrote {done['scores']} ({done['n_rows']} per-image rows)")
+            seconds = ", ".join(f"{m} {s:.1f}" for m, s in done["seconds"].items())
+            click.echo(f"fit + predict seconds: {seconds}")
             click.echo(f"wrote {write_results_md(output)}")
         if protocol in ("paper", "all"):
             from pixelfes.evaluation.suite import Settings, run_suite
@@ -85,5 +98,5 @@ def evaluate(
             settings = Settings.fast() if quick else Settings.full()
             written = run_suite(output, root=root, settings=settings, log=log)
             click.echo(f"wrote {written['markdown']} ({written['n_rows']} per-image rows)")
-    except ImportError as error:
+    except (ImportError, FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error

@@ -11,6 +11,11 @@ over a small neighbourhood (so that an edge which moved by a pixel or two betwee
 photos, or a softened copy of a real edge, does not count). The input scores exactly 0 by
 construction; so does the real target. The unit is grey levels (0-255) per pixel,
 averaged over the face ellipse of the aligned crop.
+
+:func:`contour_scores` looks at the same failure from the other side, on Canny contours:
+of the input's contours that the real target no longer has, the share the output still
+draws (*old contours kept*: 1 for the unedited input, 0 for the target), and of the
+target's new contours, the share the output draws. A double outline is both at once.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 from pixelfes.colour import BT601_LUMA
 from pixelfes.evaluation._common import as_float_batch
 
-__all__ = ["edge_magnitude", "ghost_edges", "ghost_map"]
+__all__ = ["contour_scores", "edge_magnitude", "ghost_edges", "ghost_map"]
 
 #: Neighbourhood (pixels, each side) over which input and target edges are allowed to sit.
 TOLERANCE = 2
@@ -104,3 +109,47 @@ def ghost_edges(
     ghosts = ghost_map(outputs, inputs, targets, tolerance)
     mask = _face_mask(*ghosts.shape[1:3])
     return ghosts[:, mask].mean(axis=1).astype(np.float64)
+
+
+def _contours(images: np.ndarray, name: str) -> np.ndarray:
+    """Canny contours (thresholds 40 / 100 after a 3x3 blur) of each luma: (N, H, W) bool."""
+    grey = np.clip(np.rint(_luma255(images, name)), 0, 255).astype(np.uint8)
+    return np.stack([cv2.Canny(cv2.GaussianBlur(g, (3, 3), 0), 40, 100) > 0 for g in grey])
+
+
+def _near(contours: np.ndarray, radius: int) -> np.ndarray:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    return np.stack([cv2.dilate(c.astype(np.uint8), kernel) > 0 for c in contours])
+
+
+def contour_scores(
+    outputs: np.ndarray, inputs: np.ndarray, targets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per face: share of vanished contours still drawn, share of new contours drawn.
+
+    Parameters
+    ----------
+    outputs, inputs, targets : ndarray of shape (N, H, W, C)
+        As for :func:`ghost_edges`.
+
+    Returns
+    -------
+    old_kept, new_drawn : ndarray of shape (N,)
+        ``old_kept``: of the input's contours inside the face that the target does not
+        have within :data:`TOLERANCE` pixels, the share with an output contour within 1
+        pixel (0 when there are none). ``new_drawn``: the same for the target's contours
+        that the input does not have.
+    """
+    e_in, e_t = _contours(inputs, "inputs"), _contours(targets, "targets")
+    e_out = _contours(outputs, "outputs")
+    if not e_in.shape == e_t.shape == e_out.shape:
+        raise ValueError(
+            f"outputs, inputs and targets differ in shape: {e_out.shape}, {e_in.shape}, {e_t.shape}"
+        )
+    inside = _face_mask(*e_in.shape[1:3])
+    old = e_in & ~_near(e_t, TOLERANCE) & inside
+    new = e_t & ~_near(e_in, TOLERANCE) & inside
+    near_out = _near(e_out, 1)
+    kept = (old & near_out).sum((1, 2)) / np.maximum(old.sum((1, 2)), 1)
+    drawn = (new & near_out).sum((1, 2)) / np.maximum(new.sum((1, 2)), 1)
+    return kept.astype(np.float64), drawn.astype(np.float64)

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from pixelfes.evaluation.ghosting import ghost_edges
-from pixelfes.evaluation.metrics import batch_psnr, batch_ssim
+from pixelfes.evaluation.ghosting import contour_scores, ghost_edges
+from pixelfes.evaluation.metrics import batch_psnr, batch_sharpness, batch_ssim
 
 #: The expression judges: record-column prefix -> (module, class).
 CLASSIFIERS = {
@@ -27,7 +27,9 @@ SCORE_COLUMNS = (
     "psnr",
     "ssim",
     "lpips",
+    "sharpness",
     "ghost",
+    "old_contours",
     "id_input",
     "id_target",
     *(f"{judge}{suffix}" for judge in CLASSIFIERS for suffix in ("", "_hit")),
@@ -116,8 +118,9 @@ class Judges:
         input_embeddings, target_embeddings : ndarray (N, 128)
             Precomputed dlib embeddings of the inputs and targets.
         is_target : bool
-            The outputs are the real targets themselves (the ceiling row): the pixel
-            comparisons with the target are left NaN.
+            The outputs are the real targets themselves (the ceiling row): PSNR, SSIM and
+            LPIPS against the target are left NaN (sharpness, output over target gradient
+            energy, is 1 there by definition).
         """
         n = len(outputs)
         scores: dict[str, np.ndarray] = {
@@ -131,7 +134,9 @@ class Judges:
             if self.use_lpips:
                 lp = self._get("lpips")(outputs, targets)
                 scores["lpips"] = np.asarray(lp, np.float64).reshape(-1)
+        scores["sharpness"] = batch_sharpness(outputs, targets)
         scores["ghost"] = ghost_edges(outputs, inputs, targets)
+        scores["old_contours"] = contour_scores(outputs, inputs, targets)[0]
         embedded = target_embeddings if is_target else self.embed(outputs)
         scores["id_input"] = np.linalg.norm(embedded - input_embeddings, axis=1)
         scores["id_target"] = np.linalg.norm(embedded - target_embeddings, axis=1)

@@ -9,12 +9,20 @@ has seen.
 
 Training pairs are pooled on their luma (BT.601; CK+ is grayscale), as the photo
 pipeline edits the luma; a colour test face gets each method's luma change added to R, G
-and B alike. Records are keyed by method id (:data:`METHODS`); the labels live in the
-report.
+and B alike (the geometry-aware row warps it in colour first:
+:mod:`pixelfes.evaluation.lodo_geometry`). Records are keyed by method id; the display
+names of the built-in methods live in the report, other methods may carry a ``label``.
+
+A method is any object with an ``id``, ``fit(X, T)`` returning it and ``predict(X)``
+returning outputs on [0, 1] with the channels of ``X`` (``X``: (N, S, S, C) uint8, C = 1
+for the pooled training pairs, 1 or 3 for a held-out set); ``fit`` may also take
+``groups=`` (the training pairs' subjects). A new model row is one line in
+:func:`methods`, e.g. ``LumaMethod("flow", _model_fit(lambda: FlowModel()))``.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +34,7 @@ from pixelfes.bundled import fit_bundled
 from pixelfes.colour import to_gray as luma
 from pixelfes.colour import to_unit
 from pixelfes.evaluation.judges import Judges
+from pixelfes.evaluation.lodo_geometry import GeometryMethod, LandmarkCache
 from pixelfes.evaluation.methods import PAPER_ALPHA, LumaKernelRidge, paper_sigma
 from pixelfes.evaluation.protocols import PairSet
 
@@ -190,8 +199,10 @@ def methods(
     bundled_alpha: float,
     bundled_strength: float,
     kr_max_train: int = KR_MAX_TRAIN,
-) -> list[LumaMethod]:
-    """The compared methods: the bundled recipe, Pixel-RR, MR and Pixel-KR (paper settings).
+    landmarks: LandmarkCache | None = None,
+) -> list[Any]:
+    """The compared methods: the bundled recipe, Pixel-RR, MR, Pixel-KR (paper settings)
+    and the geometry-aware model.
 
     Parameters
     ----------
@@ -202,15 +213,19 @@ def methods(
     kr_max_train : int
         Pixel-KR is fitted on a fixed random subset of this many training pairs (its
         exact fit is O(N^3) per pixel).
+    landmarks : LandmarkCache, optional
+        Dense landmarks shared across methods and splits (a new cache by default).
     """
     from pixelfes.models import MaskedRidge, PixelRidge
 
+    bundled = _bundled_fit(bundled_alpha, bundled_strength)
     return [
         LumaMethod(INPUT, lambda X, T: lambda y: to_unit(y)),
-        LumaMethod("bundled", _bundled_fit(bundled_alpha, bundled_strength)),
+        LumaMethod("bundled", bundled),
         LumaMethod("pixel_rr", _model_fit(lambda: PixelRidge(alpha=PAPER_ALPHA))),
         LumaMethod("mr", _model_fit(lambda: MaskedRidge(alpha=PAPER_ALPHA, radius=1))),
         LumaMethod("pixel_kr", _kernel_fit(expression, kr_max_train)),
+        GeometryMethod(LumaMethod("bundled", bundled), landmarks),
     ]
 
 
@@ -220,22 +235,36 @@ class LodoResults:
 
     records: list[dict[str, Any]] = field(default_factory=list)
     examples: dict[tuple[str, str], dict[str, np.ndarray]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def run_split(
     split: Split,
-    method_list: Sequence[LumaMethod],
+    method_list: Sequence[Any],
     judges: Judges,
     n_examples: int = 4,
     log: Callable[[str], None] = lambda _: None,
+    ceiling: bool = True,
 ) -> LodoResults:
     """Fit every method on the split's training pairs and score every test image.
+
+    Parameters
+    ----------
+    split : Split
+    method_list : sequence of methods
+        See the module's docstring for the interface.
+    judges : Judges
+    n_examples : int
+        Test faces (spread over the set) whose outputs are kept for the figures.
+    log : callable
+    ceiling : bool
+        Also score the real target photos (the ceiling rows).
 
     Returns
     -------
     LodoResults
-        One record per (method, test image), plus the real-target rows; the outputs of
-        ``n_examples`` test faces (spread over the set) for the figures.
+        One record per (method, test image), plus the real-target rows when ``ceiling``;
+        the outputs of the example faces; the methods' labels.
     """
     test = split.test
     base = {
@@ -254,13 +283,18 @@ def run_split(
     results = LodoResults()
     key = (split.expression, split.held_out)
     results.examples[key] = {"input": test.X[shown], REAL_TARGET: test.T[shown]}
-    outputs_of = [(REAL_TARGET, to_unit(test.T), 0.0)]
+    outputs_of = [(REAL_TARGET, to_unit(test.T), 0.0)] if ceiling else []
     for method in method_list:
-        log(f"  {split.expression} held out {split.held_out}: {method.id}")
         start = time.perf_counter()
-        outputs = np.clip(method.fit(split.train.X, split.train.T).predict(test.X), 0.0, 1.0)
-        outputs_of.append((method.id, outputs, time.perf_counter() - start))
+        _fit(method, split.train)
+        outputs = np.clip(method.predict(test.X), 0.0, 1.0)
+        seconds = time.perf_counter() - start
+        note = getattr(method, "note_", "")
+        done = f"  {split.expression} held out {split.held_out}: {method.id} {seconds:.1f} s"
+        log(done + (f" ({note})" if note else ""))
+        outputs_of.append((method.id, outputs, seconds))
         results.examples[key][method.id] = outputs[shown]
+        results.labels[method.id] = getattr(method, "label", "") or ""
     for method_id, outputs, seconds in outputs_of:
         scores = judges.score(
             outputs,
@@ -271,11 +305,20 @@ def run_split(
             target_vecs,
             is_target=method_id == REAL_TARGET,
         )
+        label = results.labels.get(method_id, "")
         for j, row in enumerate(rows):
-            record = {**row, "method": method_id, "fit_predict_s": seconds}
+            record = {**row, "method": method_id, "label": label, "fit_predict_s": seconds}
             record.update({k: _item(v[j]) for k, v in scores.items()})
             results.records.append(record)
     return results
+
+
+def _fit(method: Any, train: PairSet) -> None:
+    """``method.fit`` on the pairs, with their subjects when it takes ``groups``."""
+    if "groups" in inspect.signature(method.fit).parameters:
+        method.fit(train.X, train.T, groups=list(train.subjects))
+    else:
+        method.fit(train.X, train.T)
 
 
 def _item(value: Any) -> Any:
