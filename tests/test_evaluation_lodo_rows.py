@@ -215,21 +215,21 @@ def test_targets_check_the_default_model_against_the_ceiling_and_plain_pixel_rr(
     ]
     lines = targets(ceiling + plain + geometry, {"happy": "geometry"})
     assert lines[0].startswith("- happy, ckplus held out, geometry-aware: FER2013 1.00, facex 0.90")
-    assert "(met); identity kept 100% (target 95%: met)" in lines[0]
+    assert "both: met); identity kept 100% (target 95%: met)" in lines[0]
     assert "ghost edges 0.10 vs 0.30, old contours kept 0.20 vs 0.70" in lines[0]
     assert "(target: lower on both: met)" in lines[0]
     worse = [record("geometry", facex=float(i < 8), ghost=0.4, old=0.2) for i in range(10)]
     line = targets(ceiling + plain + worse, {"happy": "geometry"})[0]
-    assert "(not met); identity" in line and "lower on both: not met" in line
+    assert "both: not met); identity" in line and "lower on both: not met" in line
     assert "no `geometry` row" in targets(ceiling + plain, {"happy": "geometry"})[0]
     assert "bundled" in targets(ceiling + plain)[0]  # the plain recipe by default
     sad = [dict(r, expression="sad") for r in ceiling + plain + geometry]
-    assert "mean 10 points higher) (met)" in targets(sad, {"sad": "geometry"})[0]
+    assert "mean 10 points higher: met)" in targets(sad, {"sad": "geometry"})[0]
     close = [
         dict(r, expression="sad", fer_hit=0.0, facex_hit=float(i < 1))
         for i, r in enumerate(geometry)
     ]
-    assert ") (not met)" in targets(sad[:20] + close, {"sad": "geometry"})[0]
+    assert "higher: not met)" in targets(sad[:20] + close, {"sad": "geometry"})[0]
     text = headline_markdown(ceiling + plain + geometry, defaults={"happy": "geometry"})
     assert "default model of each expression (happy: geometry-aware)" in text
 

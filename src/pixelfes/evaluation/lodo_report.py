@@ -201,8 +201,8 @@ def targets(
             judged, met = _plain_target(c, plain)
         kept = c["kept"] >= IDENTITY_TARGET
         lines.append(
-            f"- {expression}, {held_out} held out, {names[method]}: {judged} "
-            f"({'met' if met else 'not met'}); identity kept {_pct(c['kept'])}% (target "
+            f"- {expression}, {held_out} held out, {names[method]}: {judged}: "
+            f"{'met' if met else 'not met'}); identity kept {_pct(c['kept'])}% (target "
             f"{IDENTITY_TARGET:.0%}: {'met' if kept else 'not met'}); "
             f"{_outline(c, plain)}."
         )
@@ -215,12 +215,12 @@ def _ceiling_target(c: dict[str, float]) -> tuple[str, bool]:
         f"{JUDGE_NAMES[j]} {_num(r, 2)}" for j, r in zip(CLASSIFIERS, ratios, strict=True)
     )
     met = all(np.isfinite(r) and r >= CEILING_TARGET for r in ratios)
-    return f"{judged} of the ceiling (target {CEILING_TARGET:.0%} by both)", met
+    return f"{judged} of the ceiling (target {CEILING_TARGET:.0%} by both", met
 
 
 def _plain_target(c: dict[str, float], plain: dict[str, float] | None) -> tuple[str, bool]:
     if plain is None:
-        return f"no `{PLAIN}` row to compare with", False
+        return f"no `{PLAIN}` row to compare with (target clearly above it", False
     rates = [(c[j], plain[j]) for j in CLASSIFIERS]
     judged = ", ".join(
         f"{JUDGE_NAMES[j]} {_pct(ours)}% vs {_pct(theirs)}%"
@@ -229,7 +229,7 @@ def _plain_target(c: dict[str, float], plain: dict[str, float] | None) -> tuple[
     ours, theirs = (float(np.mean(side)) for side in zip(*rates, strict=True))
     met = all(a >= b for a, b in rates) and ours >= theirs + CLEAR_MARGIN
     goal = f"clearly above {LABELS[PLAIN]}: mean {CLEAR_MARGIN * 100:.0f} points higher"
-    return f"{judged} for {LABELS[PLAIN]} (target {goal})", bool(met)
+    return f"{judged} for {LABELS[PLAIN]} (target {goal}", bool(met)
 
 
 def _outline(c: dict[str, float], plain: dict[str, float] | None) -> str:
