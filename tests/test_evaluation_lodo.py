@@ -161,19 +161,39 @@ def test_quick_lodo_evaluation_end_to_end(shared_data: Path, tmp_path):
     from click.testing import CliRunner
 
     from pixelfes.cli.evaluate import evaluate
+    from pixelfes.exceptions import MissingDependencyError
+    from pixelfes.faces.landmarks import require_dense_landmarks
 
+    try:
+        require_dense_landmarks()
+    except MissingDependencyError as error:
+        pytest.skip(f"the geometry row needs the face mesh: {error}")
     args = ["--quick", "--protocol", "lodo", "--data-root", str(shared_data)]
     result = CliRunner().invoke(evaluate, [*args, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    with gzip.open(tmp_path / "results" / "lodo_scores.csv.gz", "rt") as handle:
+    scores = tmp_path / "results" / "lodo_scores.csv.gz"
+    with gzip.open(scores, "rt") as handle:
         rows = list(csv.DictReader(handle))
     assert {r["held_out"] for r in rows} == {"london", "ckplus", "taiwanese"}
+    assert {r["method"] for r in rows} >= {"geometry", "pixel_rr", lodo.REAL_TARGET}
     for row in rows:  # the held-out set is never among the training sets
         assert row["held_out"] not in row["train_sets"].split("+")
     text = (tmp_path / "results.md").read_text()
+    assert "| geometry-aware |" in text
     assert (tmp_path / "figures" / "lodo_happy_london.jpg").is_file()
     assert not (tmp_path / "figures" / "lodo_happy_ckplus.jpg").exists()  # research-only
     (tmp_path / "results.md").unlink()
     again = CliRunner().invoke(evaluate, ["--report-only", "-o", str(tmp_path)])
     assert again.exit_code == 0, again.output
     assert (tmp_path / "results.md").read_text() == text  # a function of the stored scores
+
+    partial = CliRunner().invoke(evaluate, [*args, "-o", str(tmp_path), "--methods", "geometry"])
+    assert partial.exit_code == 0, partial.output
+    with gzip.open(scores, "rt") as handle:
+        rerun = list(csv.DictReader(handle))
+    assert [r for r in rerun if r["method"] != "geometry"] == [
+        r for r in rows if r["method"] != "geometry"
+    ]
+    assert len(rerun) == len(rows)
+    unknown = CliRunner().invoke(evaluate, [*args, "-o", str(tmp_path), "--methods", "gan"])
+    assert unknown.exit_code != 0 and "unknown method ids ['gan']" in unknown.output
