@@ -137,6 +137,10 @@ def test_extra_methods_get_every_split_and_partial_runs_replace_only_their_rows(
     assert {r["label"] for r in first if r["method"] == "stargan"} == {"StarGAN (test)"}
     assert "| StarGAN (test) |" in headline_table(first)
     assert (tmp_path / "figures" / "lodo_happy_london.jpg").is_file()
+    text = lodo_suite.write_results_md(tmp_path).read_text()
+    assert "| StarGAN (test) |" in text and "[baselines.md](baselines.md)" in text
+    assert "[geometry.md](geometry.md)" in text and "## GAN baselines" not in text
+    assert lodo_suite.write_results_md(tmp_path).read_text() == text
 
     def darker(split):
         return [Constant("stargan", 0.1, label="StarGAN (test)")]
