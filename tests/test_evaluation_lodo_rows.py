@@ -220,11 +220,11 @@ def test_targets_check_the_default_model_against_the_ceiling_and_plain_pixel_rr(
     lines = targets(ceiling + plain + geometry, {"happy": "geometry"})
     assert lines[0].startswith("- happy, ckplus held out, geometry-aware: FER2013 1.00, facex 0.90")
     assert "both: met); identity kept 100% (target 95%: met)" in lines[0]
-    assert "ghost edges 0.10 vs 0.30, old contours kept 0.20 vs 0.70" in lines[0]
-    assert "(target: lower on both: met)" in lines[0]
-    worse = [record("geometry", facex=float(i < 8), ghost=0.4, old=0.2) for i in range(10)]
+    assert "old contours kept 0.20 vs 0.70 for Pixel-RR (target: fewer: met)" in lines[0]
+    assert lines[0].endswith("ghost edges 0.10 vs 0.30.")
+    worse = [record("geometry", facex=float(i < 8), ghost=0.4, old=0.7) for i in range(10)]
     line = targets(ceiling + plain + worse, {"happy": "geometry"})[0]
-    assert "both: not met); identity" in line and "lower on both: not met" in line
+    assert "both: not met); identity" in line and "(target: fewer: not met)" in line
     assert "no `geometry` row" in targets(ceiling + plain, {"happy": "geometry"})[0]
     assert "bundled" in targets(ceiling + plain)[0]  # the plain recipe by default
     sad = [dict(r, expression="sad") for r in ceiling + plain + geometry]

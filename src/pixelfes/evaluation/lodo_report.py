@@ -233,16 +233,16 @@ def _plain_target(c: dict[str, float], plain: dict[str, float] | None) -> tuple[
 
 
 def _outline(c: dict[str, float], plain: dict[str, float] | None) -> str:
-    """Ghost edges and old contours kept beside plain Pixel-RR's (lower: no double outline)."""
+    """Old contours kept against plain Pixel-RR's (the double-outline measure), ghost edges
+    beside them (they also count a moved contour that sits elsewhere than the target's)."""
     if plain is None:
         return "no plain row for the double outline"
-    pairs = [(c[k], plain[k]) for k in ("ghost", "old_contours")]
-    met = all(np.isfinite(a) and np.isfinite(b) and a <= b for a, b in pairs)
-    (ghost, plain_ghost), (old, plain_old) = pairs
+    old, plain_old = c["old_contours"], plain["old_contours"]
+    met = np.isfinite(old) and np.isfinite(plain_old) and old < plain_old
     return (
-        f"double outline: ghost edges {_num(ghost, 2)} vs {_num(plain_ghost, 2)}, old "
-        f"contours kept {_num(old, 2)} vs {_num(plain_old, 2)} for {LABELS[PLAIN]} "
-        f"(target: lower on both: {'met' if met else 'not met'})"
+        f"double outline: old contours kept {_num(old, 2)} vs {_num(plain_old, 2)} for "
+        f"{LABELS[PLAIN]} (target: fewer: {'met' if met else 'not met'}), ghost edges "
+        f"{_num(c['ghost'], 2)} vs {_num(plain['ghost'], 2)}"
     )
 
 
@@ -330,7 +330,8 @@ def headline_markdown(
         f"{' and '.join(CEILING_EXPRESSIONS)} read as the target by both judges at "
         f"{CEILING_TARGET:.0%} of the real-target ceiling or more; the other expressions "
         f"clearly above plain {LABELS[PLAIN]}; identity kept for {IDENTITY_TARGET:.0%}; no "
-        f"double outline.",
+        f"double outline: fewer old contours kept than plain {LABELS[PLAIN]} (ghost edges "
+        "beside it count a contour that moved elsewhere than the real target's too).",
         "",
         *targets(records, defaults),
         "",
