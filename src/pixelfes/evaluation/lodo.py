@@ -201,8 +201,8 @@ def methods(
     kr_max_train: int = KR_MAX_TRAIN,
     landmarks: LandmarkCache | None = None,
 ) -> list[Any]:
-    """The compared methods: the bundled recipe, Pixel-RR, MR, Pixel-KR (paper settings)
-    and the geometry-aware model.
+    """The compared methods: the bundled recipe, Pixel-RR, MR, Pixel-KR (paper settings),
+    flow Pixel-RR (learned per-pixel offsets) and the geometry-aware model.
 
     Parameters
     ----------
@@ -216,7 +216,7 @@ def methods(
     landmarks : LandmarkCache, optional
         Dense landmarks shared across methods and splits (a new cache by default).
     """
-    from pixelfes.models import MaskedRidge, PixelRidge
+    from pixelfes.models import FlowPixelRidge, MaskedRidge, PixelRidge
 
     bundled = _bundled_fit(bundled_alpha, bundled_strength)
     return [
@@ -225,6 +225,7 @@ def methods(
         LumaMethod("pixel_rr", _model_fit(lambda: PixelRidge(alpha=PAPER_ALPHA))),
         LumaMethod("mr", _model_fit(lambda: MaskedRidge(alpha=PAPER_ALPHA, radius=1))),
         LumaMethod("pixel_kr", _kernel_fit(expression, kr_max_train)),
+        LumaMethod("flow", _model_fit(lambda: FlowPixelRidge(alpha=PAPER_ALPHA))),
         GeometryMethod(LumaMethod("bundled", bundled), landmarks),
     ]
 

@@ -29,6 +29,7 @@ LABELS = {
     "pixel_rr": "Pixel-RR",
     "mr": "MR (3x3)",
     "pixel_kr": "Pixel-KR",
+    "flow": "flow Pixel-RR",
     "geometry": "geometry-aware",
 }
 JUDGE_NAMES = {"fer": "FER2013", "facex": "facex"}
@@ -292,6 +293,9 @@ def headline_markdown(
         f"({paper_sigma('happy'):g} happy, {paper_sigma('sad'):g} others), fitted on a fixed "
         f"random subset of {KR_MAX_TRAIN} training pairs (its exact fit is "
         "O(N^3) per pixel).",
+        f"- `flow Pixel-RR` (`pixelfes train --family flow-rr`) regresses each output pixel "
+        f"on the input pixel at a learned integer offset (radius 6, box-smoothed residuals, "
+        f"lambda {PAPER_ALPHA:g}; [models.md](models.md)).",
         "- `geometry-aware` is the model `pixelfes train --geometry` builds "
         "(`pixelfes.geometric.fit`: 468 face-mesh landmarks, a ridge shape model, a "
         "piecewise-affine warp, Pixel-RR texture in the mean target shape's frame; "
