@@ -89,6 +89,37 @@ def test_model_grouped_fit_matches_dense_fit(channels):
     np.testing.assert_allclose(table.predict(Xq), grouped.predict(Xq), atol=1e-6)
 
 
+@pytest.mark.parametrize("little_endian", [True, False])
+@pytest.mark.parametrize("shared", [True, False])
+def test_statistics_in_small_blocks_equal_a_direct_count(monkeypatch, shared, little_endian):
+    """Blocks of values, calls of samples and unpacks of the packed totals, all smaller
+    than the data (and the portable index path), give the counts and sums of np.add.at."""
+    from pixelfes.models import kernel_levels
+
+    monkeypatch.setattr(kernel_levels, "_VALUES_PER_BLOCK", 7)
+    monkeypatch.setattr(kernel_levels, "_SAMPLES_PER_CALL", 20)
+    monkeypatch.setattr(kernel_levels, "_MAX_PACKED_COUNT", 5)
+    monkeypatch.setattr(
+        kernel_levels, "_LITTLE_ENDIAN", little_endian and kernel_levels._LITTLE_ENDIAN
+    )
+    X, T = repeated_levels(n=23, shape=(3, 4, 3), seed=6)
+    n_locations = 12 if shared else 36
+    location = np.broadcast_to(kernel_levels.location_index((3, 4, 3), shared), (23, 36)).ravel()
+    for targets in (T, (T * 255).astype(np.uint8)):
+        counts, sums = level_statistics(X, targets, shared)
+        expected_counts = np.zeros((n_locations, 256))
+        expected_sums = np.zeros((n_locations, 256))
+        levels = X.reshape(-1)
+        np.add.at(expected_counts, (location, levels), 1)
+        np.add.at(
+            expected_sums,
+            (location, levels),
+            targets.reshape(-1) / (255.0 if targets.dtype == np.uint8 else 1.0),
+        )
+        np.testing.assert_array_equal(counts, expected_counts)
+        np.testing.assert_allclose(sums, expected_sums, rtol=1e-12, atol=1e-12)
+
+
 def test_partial_fit_and_merge_equal_one_fit():
     X, T = repeated_levels(n=90, shape=(4, 3, 3), seed=4)
     Tu = (T * 255).astype(np.uint8)

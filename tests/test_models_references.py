@@ -150,12 +150,12 @@ def test_lookup_table_independent_channels(pairs):
 def test_lookup_table_gather_is_exact(monkeypatch, shape, table_channels, little_endian):
     """The tiled gather equals table_[h, w, c', x[n, h, w, c]] bit for bit, with partial
     blocks and tiles (small block and tile sizes) and with the portable index path."""
-    from pixelfes.models import lookup_table
+    from pixelfes.models import kernel_levels, lookup_table
 
     monkeypatch.setattr(lookup_table, "_ROWS_PER_BLOCK", 64)
     monkeypatch.setattr(lookup_table, "_IMAGES_PER_TILE", 3)
     monkeypatch.setattr(
-        lookup_table, "_LITTLE_ENDIAN", little_endian and lookup_table._LITTLE_ENDIAN
+        kernel_levels, "_LITTLE_ENDIAN", little_endian and kernel_levels._LITTLE_ENDIAN
     )
     rng = np.random.default_rng(7)
     height, width, channels = shape

@@ -32,6 +32,7 @@ of the same pairs differed from float64 by up to 0.1 grey level (sigma 0.1, lamb
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 
 import numpy as np
@@ -43,10 +44,49 @@ N_LEVELS = 256
 LEVELS = np.arange(N_LEVELS, dtype=np.float64) / 255.0
 #: Relative eigenvalue cut-off of the level kernel (see the module docstring).
 RANK_RTOL = 1e-13
-_VALUES_PER_BLOCK = 512  # pixel values per bincount (1 MiB of bins, cache-sized)
-_IMAGES_PER_BLOCK = 1024  # images per pass (< 2^20, see level_statistics)
+_VALUES_PER_BLOCK = 256  # pixel values per block of bins (256 x 256 levels: 512 KiB, in L2)
+_SAMPLES_PER_CALL = 1 << 17  # values per np.bincount call (1 MiB of index, 1 MiB of weights)
 _PACK = float(2**32)
+_MAX_PACKED_COUNT = 1 << 20  # samples per bin between unpacks (exact below 2^21)
 _GRAM_BUDGET = 1 << 22  # float64 Gram entries per chunk of locations (32 MiB)
+_LITTLE_ENDIAN = sys.byteorder == "little"
+
+
+class LevelIndex:
+    """Reusable intp buffer of flat table indices ``offsets[j] + level`` for uint8 levels.
+
+    The offsets (one per column) are multiples of 256, so on a little-endian machine
+    ``offset + level`` is the offset with its low byte set to the level: the offsets are
+    written once, and :meth:`fill` only copies the uint8 levels into the low bytes (no
+    widening add; elsewhere an add).
+
+    Parameters
+    ----------
+    offsets : ndarray of int, shape (M,)
+        Multiples of 256.
+    rows : int
+        Most rows :meth:`fill` will be given.
+    """
+
+    def __init__(self, offsets: np.ndarray, rows: int) -> None:
+        self.offsets = np.asarray(offsets, dtype=np.intp)
+        if np.any(self.offsets % N_LEVELS):
+            raise ValueError("LevelIndex offsets must be multiples of 256")
+        self.buffer = np.empty((rows, self.offsets.size), dtype=np.intp)
+        self.buffer[...] = self.offsets
+        self._low = None
+        if _LITTLE_ENDIAN:
+            self._low = self.buffer.view(np.uint8).reshape(rows, self.offsets.size, -1)[:, :, 0]
+
+    def fill(self, levels: np.ndarray) -> np.ndarray:
+        """The (n, m) indices ``offsets[:m] + levels`` for uint8 ``levels`` of shape (n, m)."""
+        n, m = levels.shape
+        view = self.buffer[:n, :m]
+        if self._low is not None:
+            self._low[:n, :m] = levels
+        else:
+            np.add(levels, self.offsets[:m], out=view, casting="unsafe")
+        return view
 
 
 def level_kernel(sigma: float, a: np.ndarray = LEVELS, b: np.ndarray = LEVELS) -> np.ndarray:
@@ -93,11 +133,13 @@ def level_statistics(X4: np.ndarray, T4: np.ndarray, shared: bool) -> tuple[np.n
 
     Notes
     -----
-    One ``np.bincount`` per block of pixel values, the bins of a block (512 values x
-    256 levels, 1 MiB) staying in cache. For uint8 targets a single weighted count
-    carries both statistics: each sample adds ``2^32 + t`` to its bin, and since a
-    block holds fewer than 2^20 samples per bin, ``count = total // 2^32`` and
-    ``sum = total % 2^32`` are exact in float64.
+    The bins of a block of 256 pixel values (256 x 256 levels, 512 KiB) stay in cache
+    while every image adds its values of the block, ``np.bincount`` over
+    ``_SAMPLES_PER_CALL`` values at a time. For uint8 targets a single weighted count
+    carries both statistics: each sample adds ``2^32 + t`` to its bin, and as long as a
+    bin holds fewer than 2^21 samples, ``count = total // 2^32`` and
+    ``sum = total % 2^32`` are exact in float64; the block's totals are split once, after
+    at most 2^20 samples per bin. The index of a value is built by :class:`LevelIndex`.
     """
     if X4.dtype != np.uint8:
         raise InvalidInputError(f"per-level statistics need uint8 inputs; got {X4.dtype}")
@@ -105,32 +147,42 @@ def level_statistics(X4: np.ndarray, T4: np.ndarray, shared: bool) -> tuple[np.n
     flat_x = X4.reshape(len(X4), -1)
     flat_t = T4.reshape(len(T4), -1)
     packed = T4.dtype == np.uint8
-    n_values = flat_x.shape[1]
+    n_images, n_values = flat_x.shape
     counts = np.zeros((int(locations[-1]) + 1) * N_LEVELS)
     sums = np.zeros_like(counts)
-    for first in range(0, len(X4), _IMAGES_PER_BLOCK):
-        x = flat_x[first : first + _IMAGES_PER_BLOCK]
-        t = flat_t[first : first + _IMAGES_PER_BLOCK]
-        index = np.empty((len(x), _VALUES_PER_BLOCK), dtype=np.intp)
-        weights = np.empty((len(x), _VALUES_PER_BLOCK))
-        for start in range(0, n_values, _VALUES_PER_BLOCK):
-            stop = min(start + _VALUES_PER_BLOCK, n_values)
-            bins = locations[start:stop] * N_LEVELS
-            low = int(bins[0])
-            size = int(bins[-1]) + N_LEVELS - low
-            idx, w = index[:, : stop - start], weights[:, : stop - start]
-            np.add(x[:, start:stop], bins - low, out=idx)
-            flat_idx = idx.ravel()
+    width = min(_VALUES_PER_BLOCK, n_values)
+    rows = max(1, min(n_images, _SAMPLES_PER_CALL // width))
+    # images between unpacks: each contributes at most (values per location) samples to a bin
+    group = max(1, _MAX_PACKED_COUNT // int(np.bincount(locations).max()))
+    weights = np.empty((rows, width))
+    for start in range(0, n_values, width):
+        stop = min(start + width, n_values)
+        bins = locations[start:stop] * N_LEVELS
+        low = int(bins[0])
+        size = int(bins[-1]) + N_LEVELS - low
+        index = LevelIndex(bins - low, rows)
+        for first_of_group in range(0, n_images, group):
+            last_of_group = min(first_of_group + group, n_images)
+            total = np.zeros(size)
+            sum_total = None if packed else np.zeros(size)
+            for first in range(first_of_group, last_of_group, rows):
+                last = min(first + rows, last_of_group)
+                flat_index = index.fill(flat_x[first:last, start:stop]).ravel()
+                w = weights[: last - first, : stop - start]
+                if packed:
+                    np.add(flat_t[first:last, start:stop], _PACK, out=w)
+                    np.add.at(total, flat_index, w.ravel())
+                else:
+                    np.copyto(w, flat_t[first:last, start:stop])
+                    np.add.at(total, flat_index, 1.0)
+                    np.add.at(sum_total, flat_index, w.ravel())
             if packed:
-                np.add(t[:, start:stop], _PACK, out=w)
-                total = np.bincount(flat_idx, weights=w.ravel(), minlength=size)
                 block_counts = np.floor(total / _PACK)
                 counts[low : low + size] += block_counts
                 sums[low : low + size] += total - block_counts * _PACK
             else:
-                np.copyto(w, t[:, start:stop])
-                counts[low : low + size] += np.bincount(flat_idx, minlength=size)
-                sums[low : low + size] += np.bincount(flat_idx, weights=w.ravel(), minlength=size)
+                counts[low : low + size] += total
+                sums[low : low + size] += sum_total
     if packed:
         sums /= 255.0
     return counts.reshape(-1, N_LEVELS), sums.reshape(-1, N_LEVELS)

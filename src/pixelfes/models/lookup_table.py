@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Protocol
 
 import numpy as np
@@ -11,9 +10,9 @@ from pixelfes.exceptions import InvalidInputError
 from pixelfes.models._registry import MODEL_FAMILIES, register
 from pixelfes.models._validation import check_choice, check_images
 from pixelfes.models.base import BaseImageModel, expect_shape
+from pixelfes.models.kernel_levels import LevelIndex
 
 TABLE_DTYPES = ("float32", "float16")
-_LITTLE_ENDIAN = sys.byteorder == "little"  # index low byte = first byte of an intp
 _ROWS_PER_BLOCK = 256  # table rows gathered at a time (256 KiB of float32, cache-sized)
 _IMAGES_PER_TILE = 200  # images per tile: index + result buffers of ~600 KiB stay in L2
 
@@ -105,23 +104,16 @@ class PixelLookupTable(BaseImageModel):
         # Tiled gather: a block of _ROWS_PER_BLOCK table rows (cache-sized) against a tile
         # of images at a time, through np.take on that block with mode="clip" (every index
         # is valid by construction, so no bounds errors to check) into reused buffers.
-        # The index of pixel j of a block is local_row(j) * 256 + x: the local row part
-        # is the same for every block (a block covers _ROWS_PER_BLOCK whole rows, i.e.
-        # that many positions times C / Cw), so it is written into the intp index buffer
-        # once; on a little-endian machine x is then its low byte, and each tile only
-        # copies the uint8 inputs into those bytes (no widening add).
-        per_row = (
-            self.image_shape_[2] // self.table_.shape[2]
-        )  # image positions sharing one table row
+        # The index of pixel j of a block is local_row(j) * 256 + x, the same row part for
+        # every block (a block covers _ROWS_PER_BLOCK whole rows, i.e. that many positions
+        # times C / Cw), so LevelIndex writes it once and each tile only copies the levels.
+        per_row = self.image_shape_[2] // self.table_.shape[2]  # positions per table row
         rows = self.table_.reshape(-1)
         flat_x = X4.reshape(X4.shape[0], -1)
         n_images, n_positions = flat_x.shape
         block = _ROWS_PER_BLOCK * per_row
         tile = min(_IMAGES_PER_TILE, n_images)
-        local = (np.arange(block, dtype=np.intp) // per_row) * 256
-        index = np.empty((tile, block), dtype=np.intp)
-        index[...] = local
-        low_byte = index.view(np.uint8).reshape(tile, block, -1)[:, :, 0]
+        index = LevelIndex((np.arange(block, dtype=np.intp) // per_row) * 256, tile)
         gathered = np.empty((tile, block), dtype=rows.dtype)
         out = np.empty(flat_x.shape, dtype=np.float32)
         for start in range(0, n_positions, block):
@@ -130,12 +122,7 @@ class PixelLookupTable(BaseImageModel):
             block_rows = rows[first_row * 256 : (first_row + _ROWS_PER_BLOCK) * 256]
             for first in range(0, n_images, tile):
                 last = min(first + tile, n_images)
-                x = flat_x[first:last, start:stop]
-                tile_index = index[: last - first, : stop - start]
-                if _LITTLE_ENDIAN:
-                    low_byte[: last - first, : stop - start] = x
-                else:
-                    np.add(x, local[: stop - start], out=tile_index, casting="unsafe")
+                tile_index = index.fill(flat_x[first:last, start:stop])
                 result = gathered[: last - first, : stop - start]
                 np.take(block_rows, tile_index, out=result, mode="clip")
                 out[first:last, start:stop] = result
