@@ -67,19 +67,62 @@ def test_one_dataset_gives_no_split():
 def test_luma_methods_keep_the_test_channels_and_the_input_is_the_floor():
     sets = three_sets()
     split = lodo.splits("happy", sets)[0]
-    for method in lodo.methods("happy", 0.4, 1.0, kr_max_train=5):
+    for method in lodo.methods("happy", 0.4, 1.0, kr_grid=lodo.KR_QUICK_GRID):
         if not isinstance(method, lodo.LumaMethod):
             continue  # the geometry row warps in colour (tests/test_evaluation_lodo_rows.py)
-        out = method.fit(split.train.X, split.train.T).predict(split.test.X)
+        method.fit(split.train.X, split.train.T, groups=split.train.subjects)
+        out = method.predict(split.test.X)
         assert out.shape == split.test.X.shape
         if method.id == lodo.INPUT:
             np.testing.assert_allclose(out * 255, split.test.X, atol=1e-3)
             continue
         change = out * 255 - split.test.X
-        if method.id != "pixel_kr":  # the training change is +20 grey levels everywhere
+        if not method.id.startswith("pixel_kr"):  # the training change is +20 everywhere
             assert abs(float(np.median(change)) - 20) < 3, method.id
         # the luma change goes to R, G and B alike: the chroma is kept
         np.testing.assert_allclose(change[..., 0], change[..., -1], atol=1e-3)
+
+
+def test_pixel_kr_is_cross_validated_on_the_training_subjects_only(monkeypatch):
+    """The CV row searches sigma and lambda on the split's training pairs and subjects
+    (never the held-out set), fits every training pair, and records what it chose; the
+    paper row keeps the paper's sigma and lambda."""
+    from pixelfes import training
+
+    seen = []
+    search = training.cross_validate
+
+    def spy(family, X, T, subjects, **kwargs):
+        seen.append((len(X), list(subjects), kwargs["grid"], kwargs["k"]))
+        return search(family, X, T, subjects, **kwargs)
+
+    monkeypatch.setattr(training, "cross_validate", spy)
+    split = lodo.splits("happy", three_sets())[0]
+    by_id = {m.id: m for m in lodo.methods("happy", 0.4, 1.0, kr_grid=lodo.KR_QUICK_GRID)}
+    cv = by_id["pixel_kr"].fit(split.train.X, split.train.T, groups=split.train.subjects)
+    assert seen == [(len(split.train), split.train.subjects, lodo.KR_QUICK_GRID, 5)]
+    sigma, alpha = (float(v.split("=")[1]) for v in cv.params_.split(","))
+    assert sigma in lodo.KR_QUICK_GRID["sigma"] and alpha in lodo.KR_QUICK_GRID["alpha"]
+    assert cv.predict_.predict.__self__.n_train_ == len(split.train)  # every pair
+    paper = by_id["pixel_kr_paper"].fit(split.train.X, split.train.T, groups=split.train.subjects)
+    assert paper.params_ == "sigma=3,lambda=0.4"
+    result = lodo.run_split(split, [by_id["pixel_kr"]], _NoJudges())
+    assert {r["params"] for r in result.records if r["method"] == "pixel_kr"} == {cv.params_}
+    text = headline_markdown(result.records)
+    assert (
+        f"Chosen: happy, london held out: {cv.params_.replace(',', ', ').replace('=', ' ')}."
+        in text
+    )
+
+
+class _NoJudges:
+    """Judges stand-in: embeddings and scores of nothing."""
+
+    def embed(self, X):
+        return None
+
+    def score(self, outputs, X, T, expression, input_vecs, target_vecs, is_target=False):
+        return {"psnr": np.zeros(len(outputs))}
 
 
 def test_ghost_edges_are_zero_for_input_and_target_and_grow_with_a_new_contour():

@@ -14,17 +14,23 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from pixelfes.colour import to_unit
 from pixelfes.data.splits import subject_kfold
 from pixelfes.exceptions import InvalidInputError
-from pixelfes.metrics import batch_psnr
-from pixelfes.models.kernel_levels import level_statistics, level_values
-from pixelfes.models.pixel_kernel_ridge import from_locations, per_location
+from pixelfes.models.kernel_levels import (
+    N_LEVELS,
+    LevelIndex,
+    level_statistics,
+    level_values,
+    location_index,
+)
 
 #: sigma (on the [0, 1] scale) and lambda searched by default.
 KERNEL_GRID: dict[str, tuple[float, ...]] = {
     "alpha": (0.001, 0.003, 0.01, 0.04, 0.4, 4.0),
     "sigma": (0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 10.0),
 }
+_VALUES_PER_CHUNK = 1 << 20  # looked-up values per chunk (8 MiB of index and of errors)
 
 
 def cross_validate_kernel(
@@ -80,16 +86,47 @@ def cross_validate_kernel(
     alphas = tuple(float(a) for a in alphas)
     psnrs: dict[tuple[float, float], list[np.ndarray]] = {}
     for (_, test), (counts, sums) in zip(folds, held_out, strict=True):
-        rows = per_location(X[test], shared)  # the level each held-out value looks up
+        train_counts, train_sums = all_counts - counts, all_sums - sums
         for sigma in sigmas:
-            values = level_values(all_counts - counts, all_sums - sums, float(sigma), alphas)
+            values = level_values(train_counts, train_sums, float(sigma), alphas)
             for alpha, table in zip(alphas, values, strict=True):
-                looked_up = np.take_along_axis(table, rows, axis=1).astype(np.float32)
-                predicted = from_locations(looked_up, X[test].shape, shared)
-                psnrs.setdefault((alpha, float(sigma)), []).append(batch_psnr(predicted, T[test]))
+                scores = held_out_psnr(table, X[test], T[test], shared)
+                psnrs.setdefault((alpha, float(sigma)), []).append(scores)
             if on_step is not None:
                 on_step()
     return {
         f"alpha={alpha:g},sigma={sigma:g}": float(np.mean(np.concatenate(scores)))
         for (alpha, sigma), scores in psnrs.items()
     }
+
+
+def held_out_psnr(table: np.ndarray, X: np.ndarray, T: np.ndarray, shared: bool) -> np.ndarray:
+    """PSNR (dB) of each pair of ``X -> T`` predicted by the level table of a grouped fit.
+
+    Equal to :func:`pixelfes.metrics.batch_psnr` of the model's (unclipped) prediction
+    against ``T``, without materialising the predictions: the squared errors are summed
+    per image over chunks of about ``_VALUES_PER_CHUNK`` looked-up values.
+
+    Parameters
+    ----------
+    table : ndarray of float64, shape (P, 256)
+        Fitted values at the 256 levels (:func:`level_values`).
+    X, T : ndarray, shape (N, H, W, C)
+        uint8 inputs; uint8 or float [0, 1] targets.
+    shared : bool
+        ``channels == "shared"`` (row of ``table`` per location) or not (per channel).
+    """
+    flat_x = X.reshape(len(X), -1)
+    flat_t = T.reshape(len(T), -1)
+    offsets = location_index(X.shape[1:], shared) * N_LEVELS
+    rows = max(1, _VALUES_PER_CHUNK // flat_x.shape[1])
+    index = LevelIndex(offsets, min(rows, len(X)))
+    flat_table = table.reshape(-1)
+    squared = np.empty(len(X))
+    for first in range(0, len(X), rows):
+        error = np.take(flat_table, index.fill(flat_x[first : first + rows]), mode="clip")
+        error -= to_unit(flat_t[first : first + rows], np.float64)
+        squared[first : first + rows] = np.einsum("ij,ij->i", error, error)
+    mse = squared / flat_x.shape[1]
+    with np.errstate(divide="ignore"):
+        return -10.0 * np.log10(mse)

@@ -35,7 +35,12 @@ from pixelfes.colour import to_gray as luma
 from pixelfes.colour import to_unit
 from pixelfes.evaluation.judges import Judges
 from pixelfes.evaluation.lodo_geometry import GeometryMethod, LandmarkCache
-from pixelfes.evaluation.methods import PAPER_ALPHA, LumaKernelRidge, paper_sigma
+from pixelfes.evaluation.methods import (
+    PAPER_ALPHA,
+    CrossValidatedKernelRidge,
+    LumaKernelRidge,
+    paper_sigma,
+)
 from pixelfes.evaluation.protocols import PairSet
 
 #: The shared datasets, in report order.
@@ -44,8 +49,11 @@ DATASETS = ("london", "ckplus", "taiwanese")
 REAL_TARGET = "real_target"
 #: Method id of the unedited input (the floor).
 INPUT = "input"
-#: Pixel-KR's training subset (its exact fit is O(N^3) per pixel).
-KR_MAX_TRAIN = 100
+#: Folds of the subject-disjoint search of Pixel-KR's sigma and lambda, run on each
+#: split's training pairs only (over :data:`pixelfes.kernel_selection.KERNEL_GRID`).
+KR_CV_FOLDS = 5
+#: The search grid of ``--quick`` runs.
+KR_QUICK_GRID = {"alpha": (0.01, 0.4), "sigma": (1.0, 3.0)}
 
 
 def pool(sets: Sequence[PairSet]) -> PairSet:
@@ -151,16 +159,25 @@ class LumaMethod:
         Stable key of the method in records and tables.
     fit_predict : callable
         ``fit_predict(X_train, T_train) -> predict`` where ``predict`` maps (N, H, W, 1)
-        uint8 luma to float outputs on [0, 1].
+        uint8 luma to float outputs on [0, 1]; with ``uses_subjects``,
+        ``fit_predict(X_train, T_train, subjects)``. A ``predict`` with a ``params``
+        attribute (the hyper-parameters the fit chose) has it recorded with its scores.
+    uses_subjects : bool
+        Whether the fit needs the training pairs' subjects (for an inner CV).
     """
 
-    def __init__(self, id: str, fit_predict: Callable[[np.ndarray, np.ndarray], Any]) -> None:
+    def __init__(
+        self, id: str, fit_predict: Callable[..., Any], uses_subjects: bool = False
+    ) -> None:
         self.id = id
         self.fit_predict = fit_predict
+        self.uses_subjects = uses_subjects
 
-    def fit(self, X: np.ndarray, T: np.ndarray) -> LumaMethod:
-        """Fit on the luma of the pairs."""
-        self.predict_ = self.fit_predict(luma(X), luma(T))
+    def fit(self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None) -> LumaMethod:
+        """Fit on the luma of the pairs (``groups``: their subjects, if the fit needs them)."""
+        extra = (list(groups or [str(i) for i in range(len(X))]),) if self.uses_subjects else ()
+        self.predict_ = self.fit_predict(luma(X), luma(T), *extra)
+        self.params_ = str(getattr(self.predict_, "params", ""))
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -187,9 +204,33 @@ def _bundled_fit(alpha: float, strength: float) -> Callable[[np.ndarray, np.ndar
     return fit_predict
 
 
-def _kernel_fit(expression: str, max_train: int) -> Callable[[np.ndarray, np.ndarray], Any]:
-    def fit_predict(X: np.ndarray, T: np.ndarray) -> Any:
-        return LumaKernelRidge(paper_sigma(expression), max_train=max_train).fit(X, T).predict
+class _Fitted:
+    """A fitted prediction function and the hyper-parameters it was fitted with."""
+
+    def __init__(self, predict: Callable[[np.ndarray], Any], params: str) -> None:
+        self.predict, self.params = predict, params
+
+    def __call__(self, y: np.ndarray) -> Any:
+        return self.predict(y)
+
+
+def _kernel_fit(
+    sigma: float | None, grid: dict[str, Sequence[float]] | None = None
+) -> Callable[[np.ndarray, np.ndarray, Sequence[str]], _Fitted]:
+    """Pixel-KR fitted exactly (grouped solve) on every training pair.
+
+    At the given ``sigma`` with the paper's lambda, or, when ``sigma`` is None, with sigma
+    and lambda chosen by subject-disjoint cross-validation on the training pairs (the
+    held-out set is never seen) over ``grid`` (None: ``KERNEL_GRID``).
+    """
+
+    def fit_predict(X: np.ndarray, T: np.ndarray, subjects: Sequence[str]) -> _Fitted:
+        if sigma is None:
+            model: LumaKernelRidge = CrossValidatedKernelRidge(k=KR_CV_FOLDS, grid=grid)
+            model.fit(X, T, groups=subjects)
+        else:
+            model = LumaKernelRidge(sigma).fit(X, T)
+        return _Fitted(model.predict, f"sigma={model.sigma:g},lambda={model.alpha:g}")
 
     return fit_predict
 
@@ -198,23 +239,28 @@ def methods(
     expression: str,
     bundled_alpha: float,
     bundled_strength: float,
-    kr_max_train: int = KR_MAX_TRAIN,
+    kr_grid: dict[str, Sequence[float]] | None = None,
     landmarks: LandmarkCache | None = None,
 ) -> list[Any]:
-    """The compared methods: the bundled recipe, Pixel-RR, MR, Pixel-KR (paper settings),
-    flow Pixel-RR (learned per-pixel offsets) and the geometry-aware model.
+    """The compared methods: the bundled recipe, Pixel-RR, MR, Pixel-KR (cross-validated
+    and the paper's settings), flow Pixel-RR (learned per-pixel offsets) and the
+    geometry-aware model.
 
     Parameters
     ----------
     expression : str
-        Selects Pixel-KR's width (the paper's sigma).
+        Selects the paper's sigma of the second Pixel-KR row.
     bundled_alpha, bundled_strength : float
         The bundled recipe's ridge penalty and consistency-gain exponent.
-    kr_max_train : int
-        Pixel-KR is fitted on a fixed random subset of this many training pairs (its
-        exact fit is O(N^3) per pixel).
+    kr_grid : dict, optional
+        Sigma/lambda grid of Pixel-KR's cross-validation (None: ``KERNEL_GRID``).
     landmarks : LandmarkCache, optional
         Dense landmarks shared across methods and splits (a new cache by default).
+
+    Notes
+    -----
+    ``pixel_kr``: sigma and lambda cross-validated on each split's training pairs;
+    ``pixel_kr_paper``: the paper's sigma and lambda. Both are fitted on every training pair.
     """
     from pixelfes.models import FlowPixelRidge, MaskedRidge, PixelRidge
 
@@ -224,7 +270,8 @@ def methods(
         LumaMethod("bundled", bundled),
         LumaMethod("pixel_rr", _model_fit(lambda: PixelRidge(alpha=PAPER_ALPHA))),
         LumaMethod("mr", _model_fit(lambda: MaskedRidge(alpha=PAPER_ALPHA, radius=1))),
-        LumaMethod("pixel_kr", _kernel_fit(expression, kr_max_train)),
+        LumaMethod("pixel_kr", _kernel_fit(None, kr_grid), uses_subjects=True),
+        LumaMethod("pixel_kr_paper", _kernel_fit(paper_sigma(expression)), uses_subjects=True),
         LumaMethod("flow", _model_fit(lambda: FlowPixelRidge(alpha=PAPER_ALPHA))),
         GeometryMethod(LumaMethod("bundled", bundled), landmarks),
     ]
@@ -284,19 +331,20 @@ def run_split(
     results = LodoResults()
     key = (split.expression, split.held_out)
     results.examples[key] = {"input": test.X[shown], REAL_TARGET: test.T[shown]}
-    outputs_of = [(REAL_TARGET, to_unit(test.T), 0.0)] if ceiling else []
+    outputs_of = [(REAL_TARGET, to_unit(test.T), 0.0, "")] if ceiling else []
     for method in method_list:
         start = time.perf_counter()
         _fit(method, split.train)
         outputs = np.clip(method.predict(test.X), 0.0, 1.0)
         seconds = time.perf_counter() - start
         note = getattr(method, "note_", "")
+        params = getattr(method, "params_", "")
         done = f"  {split.expression} held out {split.held_out}: {method.id} {seconds:.1f} s"
-        log(done + (f" ({note})" if note else ""))
-        outputs_of.append((method.id, outputs, seconds))
+        log(done + (f" ({note or params})" if note or params else ""))
+        outputs_of.append((method.id, outputs, seconds, params))
         results.examples[key][method.id] = outputs[shown]
         results.labels[method.id] = getattr(method, "label", "") or ""
-    for method_id, outputs, seconds in outputs_of:
+    for method_id, outputs, seconds, params in outputs_of:
         scores = judges.score(
             outputs,
             test.X,
@@ -308,7 +356,13 @@ def run_split(
         )
         label = results.labels.get(method_id, "")
         for j, row in enumerate(rows):
-            record = {**row, "method": method_id, "label": label, "fit_predict_s": seconds}
+            record = {
+                **row,
+                "method": method_id,
+                "label": label,
+                "fit_predict_s": seconds,
+                "params": params,
+            }
             record.update({k: _item(v[j]) for k, v in scores.items()})
             results.records.append(record)
     return results

@@ -41,6 +41,7 @@ COLUMNS = (
     "image",
     "index",
     "fit_predict_s",
+    "params",
     *SCORE_COLUMNS,
 )
 SCORES = Path("results") / "lodo_scores.csv.gz"
@@ -58,8 +59,8 @@ class LodoSettings:
     expressions : tuple of str
     max_test_per_subject : int, optional
         Held-out pairs scored per subject (Taiwanese has up to 9 per person).
-    kr_max_train : int
-        Pixel-KR training subset.
+    kr_grid : dict, optional
+        Pixel-KR's sigma/lambda search grid (None: ``KERNEL_GRID``).
     max_test : int, optional
         Cap on scored pairs per held-out set (``--quick``).
     methods : tuple of str, optional
@@ -70,14 +71,19 @@ class LodoSettings:
 
     expressions: tuple[str, ...] = EXPRESSIONS
     max_test_per_subject: int | None = 2
-    kr_max_train: int = lodo.KR_MAX_TRAIN
+    kr_grid: dict[str, tuple[float, ...]] | None = None
     max_test: int | None = None
     methods: tuple[str, ...] | None = None
 
     @classmethod
     def fast(cls) -> LodoSettings:
         """A minute-long check: happy only, 12 test faces per held-out set."""
-        return cls(expressions=("happy",), max_test_per_subject=1, kr_max_train=30, max_test=12)
+        return cls(
+            expressions=("happy",),
+            max_test_per_subject=1,
+            kr_grid=lodo.KR_QUICK_GRID,
+            max_test=12,
+        )
 
 
 def run_lodo(
@@ -133,7 +139,7 @@ def run_lodo(
         if settings.max_test is not None:
             sets = {d: s.subset(_first(len(s), settings.max_test)) for d, s in sets.items()}
         alpha, strength = recipe(expression)
-        builtin = lodo.methods(expression, alpha, strength, settings.kr_max_train, landmarks)
+        builtin = lodo.methods(expression, alpha, strength, settings.kr_grid, landmarks)
         for split in lodo.splits(expression, sets, settings.max_test_per_subject):
             log(f"{expression}: {split.held_out} held out ({len(split.test)} test pairs)")
             methods = [*builtin, *(extra_methods(split) if extra_methods else [])]

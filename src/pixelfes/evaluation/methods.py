@@ -300,6 +300,8 @@ class CrossValidatedKernelRidge(LumaKernelRidge):
     ----------
     k : int
         Folds of the inner cross-validation.
+    grid : dict, optional
+        ``{"alpha": (...), "sigma": (...)}`` to search; None means ``KERNEL_GRID``.
 
     Attributes
     ----------
@@ -307,9 +309,10 @@ class CrossValidatedKernelRidge(LumaKernelRidge):
         The chosen values (after ``fit``).
     """
 
-    def __init__(self, k: int = 3) -> None:
+    def __init__(self, k: int = 3, grid: dict[str, Sequence[float]] | None = None) -> None:
         super().__init__(sigma=1.0, id="pixel_kr_cv")
         self.k = k
+        self.grid = grid
 
     def fit(
         self, X: np.ndarray, T: np.ndarray, groups: Sequence[str] | None = None
@@ -322,7 +325,9 @@ class CrossValidatedKernelRidge(LumaKernelRidge):
         if len(subjects) != len(X):
             raise ValueError("subjects must name one subject per training pair")
         if len(set(subjects)) >= max(2, self.k) and np.asarray(X).dtype == np.uint8:
-            best, _ = cross_validate("pixel-kr", luma(X), luma(T), subjects, k=self.k)
+            best, _ = cross_validate(
+                "pixel-kr", luma(X), luma(T), subjects, grid=self.grid, k=self.k
+            )
             self.sigma, self.alpha = float(best["sigma"]), float(best["alpha"])
         super().fit(X, T)
         return self

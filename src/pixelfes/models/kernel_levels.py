@@ -222,12 +222,13 @@ def level_values(
         packed = counts[start:stop] @ products  # Phi^T D Phi, one triangle
         gram = np.take(packed, unpack.ravel(), axis=1).reshape(-1, rank, rank)
         rhs = (sums[start:stop] @ features)[:, :, None]  # Phi^T s
+        gram_diagonal = gram[:, diagonal, diagonal]  # a copy (fancy indexing)
         for i, alpha in enumerate(alphas):
-            system = gram.copy()
-            system[:, diagonal, diagonal] += float(alpha)
+            gram[:, diagonal, diagonal] = gram_diagonal + float(alpha)
             # symmetric positive definite; LAPACK's batched gesv measured 4x faster here
-            # than numpy's Cholesky followed by blocked substitutions (_linalg)
-            weights = np.linalg.solve(system, rhs)[:, :, 0]
+            # than numpy's Cholesky followed by blocked substitutions (_linalg); solve
+            # leaves its input as it was, so the next alpha only rewrites the diagonal
+            weights = np.linalg.solve(gram, rhs)[:, :, 0]
             out[i, start:stop] = weights @ back
     return out
 
