@@ -193,12 +193,17 @@ def markdown(
         "and with its optional colour matching to the training faces), Pixel-KR and its "
         "lookup-table compilation. lambda = 0.4; "
         "Pixel-KR sigma = 3 for neutral->happy and 10 for the other expressions (paper).",
-        f"- Pixel-KR is fitted on the luma of the training pairs (one function per location, "
-        "N x N kernels); colour faces get the luma change added to R, G and B alike (as the "
-        f"photo pipeline does), and it is fitted on at most {settings.kr_max_train} "
-        "training pairs (a fixed random subset; only Taiwanese training sets are larger). "
-        "A CV-chosen sigma was not run (each KR fit costs seconds to tens of seconds "
-        "here); the sigma sweep below shows its effect.",
+        "- Pixel-KR is fitted on the luma of the training pairs (one function per "
+        "location); colour faces get the luma change added to R, G and B alike (as the "
+        "photo pipeline does), "
+        + (
+            "on every training pair (the exact grouped solve over the 256 input levels). "
+            if settings.kr_max_train is None
+            else f"on at most {settings.kr_max_train} training pairs (a fixed random subset). "
+        )
+        + "`Pixel-KR (CV sigma, lambda)` chooses both by 3-fold subject-disjoint CV on each "
+        "run's training pairs (`pixelfes.kernel_selection`); the sigma sweep below shows "
+        "the effect of the width at lambda 0.4.",
         f"- Within-dataset: subject-disjoint {settings.k}-fold CV (`subject_kfold`, seed 0): "
         "every pair is scored once by a model that never saw its subject.",
         "- Cross-dataset: fit on all pairs of one set, test on all pairs of another with the "

@@ -45,8 +45,8 @@ class Settings:
         Folds of the within-dataset protocol.
     within : list of (dataset, expression)
     cross : list of (train dataset, test dataset, expression)
-    kr_max_train : int
-        Cap on Pixel-KR training pairs (fixed random subset).
+    kr_max_train : int, optional
+        Cap on Pixel-KR training pairs (fixed random subset); None: every pair.
     max_pairs : int, optional
         Use only the pairs of the first subjects (sorted) up to this many pairs.
     lpips_subjects, identity_subjects : int, optional
@@ -61,7 +61,7 @@ class Settings:
     k: int = 5
     within: list[tuple[str, str]] = field(default_factory=list)
     cross: list[tuple[str, str, str]] = field(default_factory=list)
-    kr_max_train: int = 100
+    kr_max_train: int | None = None
     max_pairs: int | None = None
     lpips_subjects: int | None = 20
     identity_subjects: int | None = 6
