@@ -11,7 +11,8 @@ timed in the same run, with their ratio and the target ratio:
   grouped fit at N = 400 (target: >= 20x), Pixel-KR predict (its table) vs PixelRidge
   predict, and the sigma/lambda cross-validation vs one fit.
 
-Random uint8 data (timings do not depend on content, except the table gather, for which
+Operations compared in a ratio are timed interleaved (:func:`best_times`). Random uint8
+data (timings do not depend on content, except the table gather, for which
 random data is the worst case). Run, with one BLAS thread so that LAPACK timings are
 stable on a shared 2-core machine (both sides of each ratio use the same setting):
 
@@ -30,6 +31,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +55,21 @@ def best_time(fn: Callable[[], object], repeat: int) -> float:
         start = time.process_time()
         fn()
         best = min(best, time.process_time() - start)
+    return best
+
+
+def best_times(fns: dict[Any, Callable[[], object]], repeat: int) -> dict[Any, float]:
+    """:func:`best_time` of several functions, their runs interleaved.
+
+    The compared operations then see the same load on a shared machine, so their ratio
+    moves less with it than when each is timed in its own stretch.
+    """
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.process_time()
+            fn()
+            best[name] = min(best[name], time.process_time() - start)
     return best
 
 
@@ -92,10 +109,17 @@ def row(case: str, seconds: float, ref_name: str, ref: float | None, target: str
 
 def bench_pixel_ridge(X: np.ndarray, T: np.ndarray, label: str, repeat: int) -> PixelRidge:
     n = X.shape[0]
-    two_passes = best_time(
-        lambda: (X.sum(axis=0, dtype=np.float64), T.sum(axis=0, dtype=np.float64)), repeat
+    fit_times = best_times(
+        {
+            "two passes": lambda: (
+                X.sum(axis=0, dtype=np.float64),
+                T.sum(axis=0, dtype=np.float64),
+            ),
+            "fit": lambda: PixelRidge().fit(X, T),
+        },
+        repeat,
     )
-    fit = best_time(lambda: PixelRidge().fit(X, T), repeat)
+    two_passes, fit = fit_times["two passes"], fit_times["fit"]
     model = PixelRidge().fit(X, T)
     row(
         f"{label} PixelRidge fit",
@@ -114,8 +138,16 @@ def bench_pixel_ridge(X: np.ndarray, T: np.ndarray, label: str, repeat: int) -> 
         out = np.multiply(flat, w, dtype=np.float32)
         out += b
 
-    one_pass = best_time(multiply_add, repeat)
-    predict = best_time(lambda: model.predict(X), repeat)
+    tables = {dtype: model.to_lookup_table(dtype=dtype) for dtype in ("float32", "float16")}
+    times = best_times(
+        {
+            "one pass": multiply_add,
+            "predict": lambda: model.predict(X),
+            **{dtype: lambda lut=lut: lut.predict(X) for dtype, lut in tables.items()},
+        },
+        repeat,
+    )
+    one_pass, predict = times["one pass"], times["predict"]
     row(
         f"{label} PixelRidge predict",
         predict,
@@ -125,9 +157,8 @@ def bench_pixel_ridge(X: np.ndarray, T: np.ndarray, label: str, repeat: int) -> 
         throughput=f"{n / predict:,.0f}",
         peak=f"{peak_mib(lambda: model.predict(X)):.0f}",
     )
-    for dtype in ("float32", "float16"):
-        lut = model.to_lookup_table(dtype=dtype)
-        lut_time = best_time(lambda lut=lut: lut.predict(X), repeat)
+    for dtype, lut in tables.items():
+        lut_time = times[dtype]
         row(
             f"{label} PixelRidge LUT {dtype} predict",
             lut_time,
@@ -145,34 +176,37 @@ def bench_kernel_scaling(rng: np.random.Generator, sizes: list[int], dense_rows:
     """Grouped Pixel-KR fit (8-bit inputs) at growing N, against the dense solver at N = 400.
 
     The grouped fit is one O(N) pass accumulating per-level counts and target sums, then a
-    solve per location whose size does not depend on N; both parts are timed.
+    solve per location whose size does not depend on N; both parts are timed. The fits at
+    every N are timed interleaved (see :func:`best_times`), so their ratios share the load.
     """
-    fits: dict[int, float] = {}
+    data = {n: rng.integers(0, 256, (2, n, 128, 128), dtype=np.uint8) for n in sizes}
+    models = {n: PixelKernelRidge(alpha=ALPHA, sigma=SIGMA) for n in sizes}
+    fits = best_times(
+        {n: lambda n=n: models[n].fit(*data[n]) for n in sizes},
+        3 if max(sizes) > 1600 else 5,
+    )
     for n in sizes:
-        X = rng.integers(0, 256, (n, 128, 128), dtype=np.uint8)
-        T = rng.integers(0, 256, (n, 128, 128), dtype=np.uint8)
+        X, T = data[n]
         repeat = 5 if n <= 1600 else 3
         stats = best_time(
             lambda X=X, T=T: level_statistics(X[..., None], T[..., None], True), repeat
         )
         counts, sums = level_statistics(X[..., None], T[..., None], shared=True)
         solve = best_time(lambda c=counts, s=sums: level_values(c, s, SIGMA, (ALPHA,)), repeat)
-        model = PixelKernelRidge(alpha=ALPHA, sigma=SIGMA)
-        fits[n] = best_time(lambda model=model, X=X, T=T: model.fit(X, T), repeat)
         reference = fits.get(400)
         row(
-            f"gray PixelKernelRidge grouped fit, N={n} (statistics {stats * 1e3:.0f} ms, "
-            f"solve {solve * 1e3:.0f} ms)",
+            f"gray PixelKernelRidge grouped fit, N={n} (statistics {stats * 1e3:.0f} ms "
+            f"= {stats / X.size * 1e9:.1f} ns per pixel value, solve {solve * 1e3:.0f} ms)",
             fits[n],
             "same fit at N=400" if reference and n > 400 else "-",
             reference if n > 400 else None,
             "< 2 (N=6400)" if n == 6400 else "-",
-            peak=f"{peak_mib(lambda model=model, X=X, T=T: model.fit(X, T)):.0f}",
-            size=f"{disk_mib(model):.1f} MiB" if n == 400 else "-",
+            peak=f"{peak_mib(lambda n=n: models[n].fit(*data[n])):.0f}",
+            size=f"{disk_mib(models[n]):.1f} MiB" if n == 400 else "-",
         )
         if n == 400:
             bench_dense_against_grouped(X, T, fits[n], dense_rows)
-            bench_kernel_predict(model, X)
+            bench_kernel_predict(models[n], X)
             subjects = [f"s{i // 2}" for i in range(n)]
             cv = best_time(
                 lambda X=X, T=T, s=subjects: cross_validate_kernel(X[..., None], T[..., None], s), 1
@@ -202,8 +236,8 @@ def bench_dense_against_grouped(X: np.ndarray, T: np.ndarray, grouped: float, ro
 
 def bench_kernel_predict(model: PixelKernelRidge, X: np.ndarray) -> None:
     ridge = PixelRidge().fit(X, X)
-    ridge_predict = best_time(lambda: ridge.predict(X), 5)
-    predict = best_time(lambda: model.predict(X), 5)
+    times = best_times({"ridge": lambda: ridge.predict(X), "kr": lambda: model.predict(X)}, 9)
+    ridge_predict, predict = times["ridge"], times["kr"]
     row(
         "gray PixelKernelRidge predict (uint8: its table)",
         predict,
