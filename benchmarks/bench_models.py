@@ -185,6 +185,7 @@ def bench_kernel_scaling(rng: np.random.Generator, sizes: list[int], dense_rows:
         {n: lambda n=n: models[n].fit(*data[n]) for n in sizes},
         3 if max(sizes) > 1600 else 5,
     )
+    previous: tuple[int, float] | None = None
     for n in sizes:
         X, T = data[n]
         repeat = 5 if n <= 1600 else 3
@@ -194,9 +195,14 @@ def bench_kernel_scaling(rng: np.random.Generator, sizes: list[int], dense_rows:
         counts, sums = level_statistics(X[..., None], T[..., None], shared=True)
         solve = best_time(lambda c=counts, s=sums: level_values(c, s, SIGMA, (ALPHA,)), repeat)
         reference = fits.get(400)
+        slope = ""
+        if previous is not None:  # the cost of each added pixel value
+            added = (n - previous[0]) * X[0].size
+            slope = f", +{(stats - previous[1]) / added * 1e9:.1f} ns per added pixel value"
+        previous = (n, stats)
         row(
-            f"gray PixelKernelRidge grouped fit, N={n} (statistics {stats * 1e3:.0f} ms "
-            f"= {stats / X.size * 1e9:.1f} ns per pixel value, solve {solve * 1e3:.0f} ms)",
+            f"gray PixelKernelRidge grouped fit, N={n} (statistics {stats * 1e3:.0f} ms"
+            f"{slope}; solve {solve * 1e3:.0f} ms)",
             fits[n],
             "same fit at N=400" if reference and n > 400 else "-",
             reference if n > 400 else None,

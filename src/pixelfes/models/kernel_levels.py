@@ -245,4 +245,7 @@ def dual_from_values(
     counts: np.ndarray, sums: np.ndarray, values: np.ndarray, alpha: float
 ) -> np.ndarray:
     """``beta = (s - D y_levels) / lambda`` (exactly 0 for levels never seen)."""
-    return (sums - counts * values) / float(alpha)
+    beta = np.multiply(counts, values)
+    np.subtract(sums, beta, out=beta)
+    beta /= float(alpha)
+    return beta

@@ -94,6 +94,12 @@ def dense_dual(xs: np.ndarray, ts: np.ndarray, sigma: float, alpha: float) -> np
     return dual
 
 
+def _level_inputs(n_functions: int) -> np.ndarray:
+    """``train_inputs_`` of a grouped fit: the 256 levels at every function (a read-only
+    broadcast view, not n_functions copies)."""
+    return np.broadcast_to(LEVELS.astype(np.float32), (n_functions, N_LEVELS))
+
+
 def chunk_size(n_samples: int, n_rows: int, budget: int = _KERNEL_BUDGET) -> int:
     """How many locations fit in one chunk of ``n_samples x n_rows`` kernel values."""
     return max(1, min(budget // max(1, n_samples * n_rows), 4096))
@@ -271,9 +277,7 @@ class PixelKernelRidge(BaseImageModel):
         self.dual_coef_ = dual_from_values(
             self.level_counts_, self.level_sums_, values, alpha
         ).astype(np.float32)
-        self.train_inputs_ = np.broadcast_to(
-            LEVELS.astype(np.float32), self.dual_coef_.shape
-        ).copy()
+        self.train_inputs_ = _level_inputs(self.dual_coef_.shape[0])
         self.solver_ = "levels"
         self._values = values.astype(np.float32)  # exact table, before beta's rounding
         self._compile()
@@ -378,10 +382,10 @@ class PixelKernelRidge(BaseImageModel):
         if self.solver_ not in ("levels", "dense"):
             raise InvalidInputError(f"unknown solver_ {self.solver_!r}")
         if self.solver_ == "levels":
-            levels = np.broadcast_to(LEVELS.astype(np.float32), (n_functions, N_LEVELS))
+            levels = _level_inputs(n_functions)
             if n_samples != N_LEVELS or not np.allclose(self.train_inputs_, levels, atol=1e-3):
                 raise InvalidInputError("train_inputs_ of a grouped fit must be the 256 levels")
-            self.train_inputs_ = levels.copy()  # exact again after float16 storage
+            self.train_inputs_ = levels  # exact again after float16 storage
             self._compile()
         elif shared and n_samples % channels:
             raise InvalidInputError("dual_coef_ sample count is not a multiple of the channels")
