@@ -240,8 +240,12 @@ def _write_grid(path: Path, examples: dict[str, Any], labels: dict[str, str]) ->
     rows = [
         [_rgb8(examples[m][i]) for m in columns] for i in range(len(examples[lodo.REAL_TARGET]))
     ]
-    short = {lodo.INPUT: "input", lodo.REAL_TARGET: "real target", "geometry": "geometry"}
-    names = [short.get(m) or LABELS.get(m) or labels.get(m) or m for m in columns]
+    short = {
+        lodo.INPUT: "input",
+        lodo.REAL_TARGET: "real target",
+        "geometry": "geometry",
+        "pixel_kr_paper": "KR (paper)",
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     write_figure(path, labelled_grid(rows, col_labels=names, cell=128))
 
