@@ -20,8 +20,15 @@ def pairs(n=36, seed=0, channels=3):
     return X, T, subjects
 
 
+@pytest.mark.parametrize("small_chunks", [False, True])
 @pytest.mark.parametrize("channels", ["shared", "independent"])
-def test_fold_statistics_equal_refitting(channels):
+def test_fold_statistics_equal_refitting(monkeypatch, channels, small_chunks):
+    if small_chunks:  # chunks of locations and of held-out images smaller than the data
+        from pixelfes import kernel_selection
+        from pixelfes.models import kernel_levels
+
+        monkeypatch.setattr(kernel_levels, "_LOCATIONS_PER_CHUNK", 7)
+        monkeypatch.setattr(kernel_selection, "_VALUES_PER_CHUNK", 50)
     X, T, subjects = pairs()
     alphas, sigmas = (0.04, 0.4), (0.1, 1.0)
     fast = cross_validate_kernel(

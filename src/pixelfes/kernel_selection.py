@@ -10,7 +10,7 @@ about as much as a few fits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from pixelfes.models.kernel_levels import (
     N_LEVELS,
     LevelIndex,
     level_statistics,
-    level_values,
+    level_value_chunks,
     location_index,
 )
 
@@ -87,10 +87,10 @@ def cross_validate_kernel(
     psnrs: dict[tuple[float, float], list[np.ndarray]] = {}
     for (_, test), (counts, sums) in zip(folds, held_out, strict=True):
         train_counts, train_sums = all_counts - counts, all_sums - sums
+        scorer = HeldOut(X[test], T[test], shared)
         for sigma in sigmas:
-            values = level_values(train_counts, train_sums, float(sigma), alphas)
-            for alpha, table in zip(alphas, values, strict=True):
-                scores = held_out_psnr(table, X[test], T[test], shared)
+            chunks = level_value_chunks(train_counts, train_sums, float(sigma), alphas)
+            for alpha, scores in zip(alphas, scorer.psnr(chunks, len(alphas)), strict=True):
                 psnrs.setdefault((alpha, float(sigma)), []).append(scores)
             if on_step is not None:
                 on_step()
@@ -100,33 +100,52 @@ def cross_validate_kernel(
     }
 
 
-def held_out_psnr(table: np.ndarray, X: np.ndarray, T: np.ndarray, shared: bool) -> np.ndarray:
-    """PSNR (dB) of each pair of ``X -> T`` predicted by the level table of a grouped fit.
+class HeldOut:
+    """Held-out pairs scored against level tables, chunk by chunk of locations.
 
-    Equal to :func:`pixelfes.metrics.batch_psnr` of the model's (unclipped) prediction
-    against ``T``, without materialising the predictions: the squared errors are summed
-    per image over chunks of about ``_VALUES_PER_CHUNK`` looked-up values.
+    The PSNR of each pair ``X -> T`` predicted by a grouped fit's level table equals
+    :func:`pixelfes.metrics.batch_psnr` of the model's (unclipped) prediction against
+    ``T``, computed without materialising the predictions or the whole table: each
+    chunk of locations adds its squared errors to every image's sum.
 
     Parameters
     ----------
-    table : ndarray of float64, shape (P, 256)
-        Fitted values at the 256 levels (:func:`level_values`).
     X, T : ndarray, shape (N, H, W, C)
         uint8 inputs; uint8 or float [0, 1] targets.
     shared : bool
-        ``channels == "shared"`` (row of ``table`` per location) or not (per channel).
+        ``channels == "shared"`` (a table row per location) or not (per channel).
     """
-    flat_x = X.reshape(len(X), -1)
-    flat_t = T.reshape(len(T), -1)
-    offsets = location_index(X.shape[1:], shared) * N_LEVELS
-    rows = max(1, _VALUES_PER_CHUNK // flat_x.shape[1])
-    index = LevelIndex(offsets, min(rows, len(X)))
-    flat_table = table.reshape(-1)
-    squared = np.empty(len(X))
-    for first in range(0, len(X), rows):
-        error = np.take(flat_table, index.fill(flat_x[first : first + rows]), mode="clip")
-        error -= to_unit(flat_t[first : first + rows], np.float64)
-        squared[first : first + rows] = np.einsum("ij,ij->i", error, error)
-    mse = squared / flat_x.shape[1]
-    with np.errstate(divide="ignore"):
-        return -10.0 * np.log10(mse)
+
+    def __init__(self, X: np.ndarray, T: np.ndarray, shared: bool) -> None:
+        self.x = X.reshape(len(X), -1)
+        self.t = to_unit(T.reshape(len(T), -1), np.float64)
+        locations = location_index(X.shape[1:], shared)
+        self.per_location = self.x.shape[1] // (int(locations[-1]) + 1)  # C or 1
+        self.locations = locations
+
+    def psnr(self, chunks: Iterable[tuple[int, int, np.ndarray]], n_tables: int) -> np.ndarray:
+        """(n_tables, N) PSNR (dB) from ``(start, stop, values)`` chunks of level tables.
+
+        ``values`` is (n_tables, stop - start, 256), the chunks covering every location
+        once (:func:`pixelfes.models.kernel_levels.level_value_chunks`).
+        """
+        n_images, n_values = self.x.shape
+        squared = np.zeros((n_tables, n_images))
+        index = None
+        for start, stop, values in chunks:
+            columns = slice(start * self.per_location, stop * self.per_location)
+            width = columns.stop - columns.start
+            rows = max(1, min(n_images, _VALUES_PER_CHUNK // width))
+            if index is None or index.buffer.shape[0] < rows or index.offsets.size < width:
+                offsets = (self.locations[columns] - self.locations[columns.start]) * N_LEVELS
+                index = LevelIndex(offsets, rows)
+            for first in range(0, n_images, rows):
+                last = min(first + rows, n_images)
+                flat_index = index.fill(self.x[first:last, columns])
+                targets = self.t[first:last, columns]
+                for i in range(n_tables):
+                    error = np.take(values[i].reshape(-1), flat_index, mode="clip")
+                    error -= targets
+                    squared[i, first:last] += np.einsum("ij,ij->i", error, error)
+        with np.errstate(divide="ignore"):
+            return -10.0 * np.log10(squared / n_values)

@@ -33,6 +33,7 @@ of the same pairs differed from float64 by up to 0.1 grey level (sigma 0.1, lamb
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -49,6 +50,7 @@ _SAMPLES_PER_CALL = 1 << 17  # values per np.bincount call (1 MiB of index, 1 Mi
 _PACK = float(2**32)
 _MAX_PACKED_COUNT = 1 << 20  # samples per bin between unpacks (exact below 2^21)
 _GRAM_BUDGET = 1 << 22  # float64 Gram entries per chunk of locations (32 MiB)
+_LOCATIONS_PER_CHUNK = 2048  # and at most this many (a 4 MiB table per lambda)
 _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
@@ -214,6 +216,21 @@ def level_values(
     -------
     ndarray of float64, shape (len(alphas), P, 256)
     """
+    out = np.empty((len(alphas), counts.shape[0], N_LEVELS))
+    for start, stop, values in level_value_chunks(counts, sums, sigma, alphas):
+        out[:, start:stop] = values
+    return out
+
+
+def level_value_chunks(
+    counts: np.ndarray, sums: np.ndarray, sigma: float, alphas: tuple[float, ...]
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """:func:`level_values` by chunks of locations: ``(start, stop, values)``.
+
+    ``values`` (len(alphas), stop - start, 256) is a buffer that the next chunk
+    overwrites; a consumer that scores each chunk as it comes (the cross-validation)
+    never holds the whole (len(alphas), P, 256) array.
+    """
     features = level_features(float(sigma))
     rank = features.shape[1]
     upper, lower = np.triu_indices(rank)
@@ -222,8 +239,8 @@ def level_values(
     unpack[upper, lower] = unpack[lower, upper] = np.arange(upper.size)
     back = np.ascontiguousarray(features.T)
     n_locations = counts.shape[0]
-    out = np.empty((len(alphas), n_locations, N_LEVELS))
-    step = max(1, _GRAM_BUDGET // (rank * rank))
+    step = max(1, min(_GRAM_BUDGET // (rank * rank), _LOCATIONS_PER_CHUNK, n_locations))
+    buffer = np.empty((len(alphas), step, N_LEVELS))
     diagonal = np.arange(rank)
     for start in range(0, n_locations, step):
         stop = min(start + step, n_locations)
@@ -231,14 +248,15 @@ def level_values(
         gram = np.take(packed, unpack.ravel(), axis=1).reshape(-1, rank, rank)
         rhs = (sums[start:stop] @ features)[:, :, None]  # Phi^T s
         gram_diagonal = gram[:, diagonal, diagonal]  # a copy (fancy indexing)
+        values = buffer[:, : stop - start]
         for i, alpha in enumerate(alphas):
             gram[:, diagonal, diagonal] = gram_diagonal + float(alpha)
             # symmetric positive definite; LAPACK's batched gesv measured 4x faster here
             # than numpy's Cholesky followed by blocked substitutions (_linalg); solve
             # leaves its input as it was, so the next alpha only rewrites the diagonal
             weights = np.linalg.solve(gram, rhs)[:, :, 0]
-            out[i, start:stop] = weights @ back
-    return out
+            np.matmul(weights, back, out=values[i])
+        yield start, stop, values
 
 
 def dual_from_values(
