@@ -260,10 +260,17 @@ def level_value_chunks(
 
 
 def dual_from_values(
-    counts: np.ndarray, sums: np.ndarray, values: np.ndarray, alpha: float
+    counts: np.ndarray,
+    sums: np.ndarray,
+    values: np.ndarray,
+    alpha: float,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``beta = (s - D y_levels) / lambda`` (exactly 0 for levels never seen)."""
-    beta = np.multiply(counts, values)
+    """``beta = (s - D y_levels) / lambda`` (exactly 0 for levels never seen).
+
+    ``out`` may be ``values`` itself (overwritten; saves a (P, 256) allocation).
+    """
+    beta = np.multiply(counts, values, out=out)
     np.subtract(sums, beta, out=beta)
     beta /= float(alpha)
     return beta

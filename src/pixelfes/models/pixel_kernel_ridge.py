@@ -274,12 +274,11 @@ class PixelKernelRidge(BaseImageModel):
         self._check_hyper_parameters()
         alpha = float(self.alpha)
         values = level_values(self.level_counts_, self.level_sums_, float(self.sigma), (alpha,))[0]
-        self.dual_coef_ = dual_from_values(
-            self.level_counts_, self.level_sums_, values, alpha
-        ).astype(np.float32)
+        self._values = values.astype(np.float32)  # exact table, before beta's rounding
+        beta = dual_from_values(self.level_counts_, self.level_sums_, values, alpha, out=values)
+        self.dual_coef_ = beta.astype(np.float32)
         self.train_inputs_ = _level_inputs(self.dual_coef_.shape[0])
         self.solver_ = "levels"
-        self._values = values.astype(np.float32)  # exact table, before beta's rounding
         self._compile()
 
     def _compile(self) -> None:
