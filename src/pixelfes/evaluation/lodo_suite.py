@@ -246,6 +246,7 @@ def _write_grid(path: Path, examples: dict[str, Any], labels: dict[str, str]) ->
         "geometry": "geometry",
         "pixel_kr_paper": "KR (paper)",
     }
+    names = [short.get(m) or LABELS.get(m) or labels.get(m) or m for m in columns]
     path.parent.mkdir(parents=True, exist_ok=True)
     write_figure(path, labelled_grid(rows, col_labels=names, cell=128))
 
