@@ -81,3 +81,24 @@ def test_evaluation_method_chooses_on_training_subjects_only():
     ids = [m.id for m in standard_methods("happy")]
     assert "pixel_kr_cv" in ids
     assert "pixel_kr_cv" not in [m.id for m in standard_methods("happy", quick=True)]
+
+
+def test_training_cross_validate_scores_the_fixed_channel_mode():
+    """``fixed`` hyper-parameters (here Pixel-KR's channel mode) are those of every
+    candidate: the search scores the model that train() then fits."""
+    X, T, subjects = pairs(seed=3)
+    grid = {"alpha": (0.04,), "sigma": (0.3,)}
+    _, scores = cross_validate(
+        "pixel-kr", X, T, subjects, grid=grid, k=3, fixed={"channels": "independent"}
+    )
+    direct = cross_validate_kernel(
+        X, T, subjects, alphas=(0.04,), sigmas=(0.3,), channels="independent", k=3
+    )
+    shared = cross_validate_kernel(X, T, subjects, alphas=(0.04,), sigmas=(0.3,), k=3)
+    assert scores["alpha=0.04,sigma=0.3"] == direct["alpha=0.04,sigma=0.3"]
+    assert scores["alpha=0.04,sigma=0.3"] != shared["alpha=0.04,sigma=0.3"]
+    # the refitting path (float inputs) merges them into every candidate too
+    _, slow = cross_validate(
+        "pixel-kr", X / 255.0, T, subjects, grid=grid, k=3, fixed={"channels": "independent"}
+    )
+    assert slow["alpha=0.04,sigma=0.3"] == pytest.approx(direct["alpha=0.04,sigma=0.3"], abs=1e-3)

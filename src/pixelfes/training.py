@@ -86,8 +86,12 @@ def cross_validate(
     k: int = 5,
     seed: int = 0,
     on_step: Callable[[], None] | None = None,
+    fixed: dict[str, Any] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Choose hyper-parameters by subject-disjoint k-fold cross-validation.
+
+    ``fixed`` holds the family's other hyper-parameters (e.g. ``channels``), the same for
+    every candidate, so that the search scores the model that will be fitted.
 
     Returns
     -------
@@ -98,6 +102,7 @@ def cross_validate(
         Mean held-out PSNR of every candidate, keyed by ``"name=value,..."``.
     """
     grid = grid or CV_GRIDS[family]
+    fixed = {name: value for name, value in (fixed or {}).items() if name not in grid}
     candidates = {
         ",".join(f"{name}={value:g}" for name, value in zip(grid, values, strict=True)): dict(
             zip(grid, values, strict=True)
@@ -112,6 +117,7 @@ def cross_validate(
             subjects,
             alphas=grid["alpha"],
             sigmas=grid["sigma"],
+            channels=fixed.get("channels", "shared"),
             k=k,
             seed=seed,
             on_step=on_step,
@@ -126,7 +132,7 @@ def cross_validate(
     for key, params in candidates.items():
         fold_scores = []
         for train, test in folds:
-            fold_scores.append(heldout_psnr(family, params, X, T, train, test))
+            fold_scores.append(heldout_psnr(family, {**fixed, **params}, X, T, train, test))
             if on_step is not None:
                 on_step()
         scores[key] = float(np.mean(np.concatenate(fold_scores)))
@@ -188,7 +194,13 @@ def train(
     if cv:
         train_subjects = [subjects[i] for i in train_idx]
         best, cv_scores = cross_validate(
-            family, X[train_idx], T[train_idx], train_subjects, seed=seed, on_step=on_step
+            family,
+            X[train_idx],
+            T[train_idx],
+            train_subjects,
+            seed=seed,
+            on_step=on_step,
+            fixed=params,
         )
         params.update(best)
     scores = heldout_psnr(family, params, X, T, train_idx, test_idx)
