@@ -2,9 +2,9 @@
 
     python scripts/build_geometry_models.py [--out src/pixelfes/pretrained] [EXPR ...]
 
-Deterministic. neutral -> happy is trained on the London set alone (CC BY 4.0), surprise on
-CK+ and the Taiwanese set (research-only terms, stated in the card). Needs the shared data
-and the geometry extra (the face mesh).
+Deterministic. neutral -> happy is trained on the London set alone (CC BY 4.0); surprise,
+sad, anger, disgust and fear on CK+ and the Taiwanese set (research-only terms, stated in
+the card). Needs the shared data and the geometry extra (the face mesh).
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ from pixelfes.training import model_metadata
 
 SIZE = 128
 SEED = 0
-DATASETS = {"happy": ("london",), "surprise": ("ckplus", "taiwanese")}
+RESEARCH = ("ckplus", "taiwanese")
+DATASETS = {
+    "happy": ("london",),
+    **{e: RESEARCH for e in ("surprise", "sad", "anger", "disgust", "fear")},
+}
 TERMS = {
     "london": "Face Research Lab London Set (DeBruine & Jones 2017), CC BY 4.0: the model "
     "may be used and redistributed with attribution.",

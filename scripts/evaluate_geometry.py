@@ -7,7 +7,8 @@ For happy and surprise (or the expressions given), over the shared data sets:
 
 Methods: the unchanged input (floor), plain Pixel-RR (alpha 0.4, luma, as ``pixelfes.edit``
 applies it), the geometry model at intensity 1 (its calibrated default), without its
-inner-mouth step, its warp alone (no texture change), with the real target's landmarks in
+inner-mouth step, with gain 1 (before the intensity calibration), its warp alone (no
+texture change), with the real target's landmarks in
 place of the shape model's prediction (what a perfect shape model would give) and the real
 target photo (ceiling).
 Scores per method: PSNR and SSIM to the real target, sharpness (gradient energy of output /
@@ -17,14 +18,18 @@ spaced faces per protocol for plain, geometry and the real target), and two cont
 measures (Canny edges inside the face mask): *old contours kept*, the share of the input's
 contours that the target no longer has which are still drawn, and *new contours drawn*,
 the share of the target's new contours that are drawn. A double outline is both at once.
+Intensity calibration (per protocol): the mean length of the real landmark displacements of
+the test pairs against the shape model's prediction at gain 1 and with the model's gain.
 
-Usage: ``python scripts/evaluate_geometry.py [--out docs/geometry_results.json] [EXPR ...]``
+Usage: ``python scripts/evaluate_geometry.py [--out docs/geometry_results.json]
+[--kfold-only | --lodo-only] [EXPR ...]``
 (needs the shared data, the eval and geometry extras; a few minutes on 2 cores).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -56,6 +61,7 @@ METHODS = (
     "plain",
     "warp only",
     "geometry, no mouth step",
+    "geometry, gain 1",
     "geometry",
     "geometry, true shape",
     "target",
@@ -90,17 +96,37 @@ def warp_only(model, crops, shapes) -> np.ndarray:
     return out
 
 
-def outputs(X, T, shapes_x, shapes_t, subjects, train, test) -> dict[str, np.ndarray]:
-    """Every method's (N, S, S, 3) float output on the test pairs, fitted on the train pairs."""
+def with_gain(model, gain: float):
+    """A copy of the geometry model with another intensity gain."""
+    other = copy.copy(model)
+    other.gain_ = gain
+    return other
+
+
+def displacement_lengths(model, shapes_x, shapes_t) -> dict[str, float]:
+    """Summed landmark displacement lengths: real, predicted at gain 1, with the gain."""
+    predicted = np.linalg.norm(model.displacement(shapes_x), axis=-1).mean(axis=1)
+    real = np.linalg.norm(shapes_t - shapes_x, axis=-1).mean(axis=1)
+    return {"real": float(real.sum()), "gain 1": float(predicted.sum()),
+            "calibrated": float(model.gain_ * predicted.sum()), "gains": [model.gain_]}  # fmt: skip
+
+
+def outputs(X, T, shapes_x, shapes_t, subjects, train, test):
+    """Every method's (N, S, S, 3) float output on the test pairs, fitted on the train pairs,
+    and the displacement lengths of the test pairs (:func:`displacement_lengths`)."""
     model = geometric.fit(X[train], T[train], shapes_x[train], shapes_t[train],
                           subjects=[subjects[i] for i in train])  # fmt: skip
     plain = PixelRidge(alpha=0.4).fit(X[train], T[train])
-    return {
+    lengths = displacement_lengths(model, shapes_x[test], shapes_t[test])
+    return lengths, {
         "input": to_unit(X[test]),
         "plain": plain_synthesize(plain, X[test], 1.0),
         "warp only": warp_only(model, X[test], shapes_x[test]),
         "geometry, no mouth step": geometric.synthesize(
             model, X[test], 1.0, shapes=shapes_x[test], mouth=False
+        ),
+        "geometry, gain 1": geometric.synthesize(
+            with_gain(model, 1.0), X[test], 1.0, shapes=shapes_x[test]
         ),
         "geometry": geometric.synthesize(model, X[test], 1.0, shapes=shapes_x[test]),
         "geometry, true shape": geometric.synthesize(
@@ -205,44 +231,70 @@ def summary(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def calibration_table(calibration: dict) -> str:
+    """Mean landmark displacement (px at 128) of the test pairs: real, predicted, calibrated."""
+    lines = [
+        "| expression, protocol | gain (per fold) | real displacement, px | predicted at gain 1 "
+        "| predicted with the gain | predicted / real at gain 1 | with the gain |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for expression, protocols in calibration.items():
+        for protocol, c in protocols.items():
+            gains = ", ".join(f"{g:.2f}" for g in c["gains"])
+            lines.append(
+                f"| {expression}, {protocol} | {gains} | {c['real']:.2f} | {c['gain 1']:.2f} "
+                f"| {c['calibrated']:.2f} | {c['gain 1'] / c['real']:.2f} "
+                f"| {c['calibrated'] / c['real']:.2f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("expressions", nargs="*", default=["happy", "surprise"])
     parser.add_argument("--out", default="docs/geometry_results.json")
-    parser.add_argument("--kfold-only", action="store_true", help="skip leave-one-dataset-out")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--kfold-only", action="store_true", help="skip leave-one-dataset-out")
+    only.add_argument("--lodo-only", action="store_true", help="skip the pooled 5-fold")
     args = parser.parse_args()
     judges, embedder = (ExpressionClassifier(), FacexClassifier()), IdentityEmbedder()
     report: dict = {}
+    calibration: dict = {}
     for expression in args.expressions:
         start = time.perf_counter()
         X, T, shapes_x, shapes_t, subjects, sources = load(expression)
-        folds = {"kfold": subject_kfold(subjects, k=5, seed=0)}
+        folds = {} if args.lodo_only else {"kfold": subject_kfold(subjects, k=5, seed=0)}
         for name in () if args.kfold_only else DATASETS[expression]:
             folds[f"lodo:{name}"] = [
                 (np.flatnonzero(sources != name), np.flatnonzero(sources == name))
             ]
         for protocol, splits in folds.items():
             pooled: dict[str, list] = {m: [] for m in METHODS}
-            test_idx = []
+            test_idx, lengths = [], {}
             for train, test in splits:
-                for method, images in outputs(
-                    X, T, shapes_x, shapes_t, subjects, train, test
-                ).items():
-                    pooled[method].append(images)
+                fold_lengths, images = outputs(X, T, shapes_x, shapes_t, subjects, train, test)
+                for method, edited in images.items():
+                    pooled[method].append(edited)
+                for key, value in fold_lengths.items():
+                    lengths[key] = lengths.get(key, 0 * value) + value
                 test_idx.append(test)
             test = np.concatenate(test_idx)
             results = {m: np.concatenate(v) for m, v in pooled.items()}
             report.setdefault(expression, {})[protocol] = score(
                 results, expression, T[test], shapes_t[test], judges, embedder
             )
+            calibration.setdefault(expression, {})[protocol] = {
+                **{k: v / len(test) for k, v in lengths.items() if k != "gains"},
+                "gains": lengths["gains"],
+            }
             print(
                 f"{expression} {protocol} done ({time.perf_counter() - start:.0f} s)",
                 file=sys.stderr,
             )
     with open(args.out, "w", encoding="utf-8") as handle:
-        json.dump(report, handle, indent=1, sort_keys=True)
+        json.dump({**report, "calibration": calibration}, handle, indent=1, sort_keys=True)
     with open(args.out.replace(".json", ".md"), "w", encoding="utf-8") as handle:
-        handle.write(summary(report) + markdown(report))
+        handle.write(summary(report) + "\n" + calibration_table(calibration) + markdown(report))
     for expression, protocols in report.items():
         for protocol, table in protocols.items():
             print(f"\n{expression} / {protocol} (n={table['input']['n']})")

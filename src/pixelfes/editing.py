@@ -47,9 +47,9 @@ def available_expressions() -> list[str]:
     return sorted({model.target for model in bundled_models()})
 
 
-#: The bundled variant an expression picks first when it exists and can run: geometry
-#: models beat plain Pixel-RR on held-out faces and data sets (docs/results.md, geometry).
-PREFERRED_VARIANT = "geometry"
+#: The bundled variant each expression picks first when it exists and can run: geometry
+#: models where they beat plain Pixel-RR on held-out faces and data sets (docs/geometry.md).
+PREFERRED_VARIANT = {"happy": "geometry", "surprise": "geometry"}
 
 
 def load_model(name_or_path: str | Path) -> Any:
@@ -87,9 +87,9 @@ def load_model(name_or_path: str | Path) -> Any:
 
 def _preferred(name: str):
     """The preferred variant of a bare expression's model, when bundled and runnable."""
-    if name not in available_expressions():
+    if name not in available_expressions() or name not in PREFERRED_VARIANT:
         return None
-    variant = find_bundled(f"{name}-{PREFERRED_VARIANT}")
+    variant = find_bundled(f"{name}-{PREFERRED_VARIANT[name]}")
     if variant is None or not _mesh_installed():
         return None
     return variant

@@ -160,6 +160,9 @@ def train_geometry(
     subjects,
     *,
     alpha: float = 0.4,
+    shape_alpha: float = 10000.0,
+    rank: int = 16,
+    gain: float | None = None,
     test_size: float = 0.2,
     seed: int = 0,
 ) -> TrainReport:
@@ -174,12 +177,13 @@ def train_geometry(
     shapes_x = np.stack([dense_landmarks(x) for x in X])
     shapes_t = np.stack([dense_landmarks(t) for t in T])
     train, test = subject_train_test_split(subjects, test_size=test_size, seed=seed)
-    part = fit(X[train], T[train], shapes_x[train], shapes_t[train], alpha=alpha,
-               subjects=[subjects[i] for i in train])  # fmt: skip
+    options = {"alpha": alpha, "shape_alpha": shape_alpha, "rank": rank, "gain": gain}
+    part = fit(X[train], T[train], shapes_x[train], shapes_t[train],
+               subjects=[subjects[i] for i in train], **options)  # fmt: skip
     scores = batch_psnr(synthesize(part, X[test], 1.0, shapes=shapes_x[test]), T[test])
     identity = batch_psnr(X[test], T[test])
     start = time.perf_counter()
-    model = fit(X, T, shapes_x, shapes_t, alpha=alpha, subjects=subjects)
+    model = fit(X, T, shapes_x, shapes_t, subjects=subjects, **options)
     return TrainReport(
         model=model,
         family="geometry",
