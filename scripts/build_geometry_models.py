@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from pixelfes.data import find_pairs, load_pairs
-from pixelfes.geometric import train_geometry
+from pixelfes.geometric import MAX_GAIN, train_geometry
 from pixelfes.training import model_metadata
 
 SIZE = 128
@@ -50,6 +50,15 @@ def build(target: str, out: Path) -> None:
     )
 
 
+def gain_text(gain: float) -> str:
+    if gain >= MAX_GAIN:
+        return (
+            "the cap, `pixelfes.geometric.MAX_GAIN`: the real targets' landmarks move further "
+            "on average, in directions that differ from face to face"
+        )
+    return "at intensity 1 landmarks move as far as real targets' do on average"
+
+
 def card(name: str, target: str, report, datasets, path: Path) -> str:
     model = report.model
     research = any(d != "london" for d in datasets)
@@ -78,7 +87,7 @@ Use it with `pixelfes edit photo.jpg --model {target}-geometry` (needs the geome
 | model | `GeometryModel({params})` |
 | parameters | {model.n_parameters:,} (texture 32,768; shape model and means the rest) |
 | mesh | {len(model.triangles_)} triangles over {model.n_points} landmarks + 16 ring points |
-| intensity gain | {model.gain_:.3f} (at intensity 1 landmarks move as far as real targets' do) |
+| intensity gain | {model.gain_:.3f} ({gain_text(model.gain_)}) |
 | file | `{path.name}`, {path.stat().st_size // 1024} KB (float32) |
 | training pairs | {report.n_pairs} from {report.n_subjects} subjects ({", ".join(datasets)}) |
 | held-out PSNR | {heldout} |

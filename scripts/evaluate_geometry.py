@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import sys
 import time
 
@@ -256,10 +257,16 @@ def main() -> None:
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--kfold-only", action="store_true", help="skip leave-one-dataset-out")
     only.add_argument("--lodo-only", action="store_true", help="skip the pooled 5-fold")
+    parser.add_argument(
+        "--update", action="store_true", help="keep the protocols of --out that are not re-run"
+    )
     args = parser.parse_args()
     judges, embedder = (ExpressionClassifier(), FacexClassifier()), IdentityEmbedder()
     report: dict = {}
-    calibration: dict = {}
+    if args.update and os.path.isfile(args.out):
+        with open(args.out, encoding="utf-8") as handle:
+            report = json.load(handle)
+    calibration: dict = report.pop("calibration", {})
     for expression in args.expressions:
         start = time.perf_counter()
         X, T, shapes_x, shapes_t, subjects, sources = load(expression)

@@ -36,13 +36,53 @@ needs_mesh = pytest.mark.skipif(
 )
 
 
-def test_happy_and_surprise_have_geometry_variants_by_name():
-    assert {(m.source, m.target) for m in GEOMETRY} >= {
-        ("neutral", "happy"),
-        ("neutral", "surprise"),
-    }
-    assert find_bundled("happy-geometry").name == "neutral-to-happy-geometry"
-    assert find_bundled("happy").name == "neutral-to-happy"  # the plain model stays the default
+def test_every_expression_has_a_geometry_variant_by_name():
+    expressions = ("happy", "surprise", "sad", "anger", "disgust", "fear")
+    assert {(m.source, m.target) for m in GEOMETRY} >= {("neutral", e) for e in expressions}
+    for expression in expressions:
+        assert find_bundled(f"{expression}-geometry").name == f"neutral-to-{expression}-geometry"
+        # The plain Pixel-RR model keeps its name.
+        assert find_bundled(expression).name == f"neutral-to-{expression}"
+
+
+@needs_mesh
+@pytest.mark.parametrize("bundled", GEOMETRY, ids=lambda m: m.name)
+def test_a_bare_expression_picks_geometry_only_where_preferred(bundled):
+    from pixelfes.editing import PREFERRED_VARIANT
+
+    preferred = PREFERRED_VARIANT.get(bundled.target) == "geometry"
+    assert isinstance(load_model(bundled.target), GeometryModel) == preferred
+    assert not isinstance(load_model(f"neutral-to-{bundled.target}"), GeometryModel)
+
+
+@pytest.mark.parametrize("bundled", GEOMETRY, ids=lambda m: m.name)
+def test_file_round_trip_keeps_the_model_and_its_calibration(bundled, tmp_path):
+    from pixelfes.models import load
+
+    model = load(bundled.path)
+    assert 1.0 <= model.gain_ <= 4.0  # calibrated from held-out subjects' displacements
+    model.save(tmp_path / "copy.npz", metadata=model.metadata_)
+    copy = load(tmp_path / "copy.npz")
+    assert copy.gain_ == model.gain_ and copy.metadata_ == model.metadata_
+    for name in GeometryModel._array_names:
+        np.testing.assert_array_equal(getattr(copy, name), getattr(model, name))
+    shapes = model.mean_shape_[None].astype(np.float64)
+    np.testing.assert_allclose(
+        copy.target_shape(shapes) - shapes, model.gain_ * model.displacement(shapes), atol=1e-4
+    )
+
+
+@pytest.mark.parametrize("bundled", GEOMETRY, ids=lambda m: m.name)
+def test_intensity_zero_returns_the_input_and_one_moves_it(bundled):
+    from pixelfes.geometric import synthesize
+
+    model = pixelfes.load_model(bundled.path)
+    crops = np.random.default_rng(1).integers(40, 220, (1, 128, 128, 3), dtype=np.uint8)
+    shapes = model.mean_shape_[None].astype(np.float64)
+    still = synthesize(model, crops, 0.0, shapes=shapes)
+    np.testing.assert_array_equal(still, crops / np.float32(255))
+    moved = synthesize(model, crops, 1.0, shapes=shapes)
+    assert np.abs(moved - still).mean() > 0.005
 
 
 @pytest.mark.parametrize("bundled", GEOMETRY, ids=lambda m: m.name)
@@ -72,7 +112,9 @@ def test_geometry_edit_of_the_bundled_portrait_changes_only_the_face_region():
     assert np.array_equal(result.image[outside], photo[outside])
     changed = np.abs(result.image.astype(int) - photo).max(axis=-1) > 8
     assert changed[y0:y1, x0:x1].mean() > 0.02
-    assert np.array_equal(edit_image(photo, model="surprise-geometry", intensity=0).image, photo)
+    for bundled in GEOMETRY:
+        still = edit_image(photo, model=bundled.name, intensity=0).image
+        assert np.array_equal(still, photo), bundled.name
 
 
 @needs_mesh

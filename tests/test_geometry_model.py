@@ -203,3 +203,33 @@ def test_given_target_shapes_replace_the_prediction():
     broken[0, 0, 0] = np.nan
     with pytest.raises(GeometryError, match="target landmarks"):
         geometric.synthesize(model, crops, 1.0, shapes=shapes, targets=broken)
+
+
+def test_the_gain_scales_the_predicted_displacement():
+    shapes = _shapes()[0][:3]
+    model = _model(gain=1.5)
+    moved = model.target_shape(shapes, 1.0) - shapes
+    np.testing.assert_allclose(moved, 1.5 * model.displacement(shapes))
+    plain = _model(gain=1.0)
+    plain.__dict__.update({k: v for k, v in model.__dict__.items() if k != "gain_"})
+    np.testing.assert_allclose(model.target_shape(shapes, 0.5), plain.target_shape(shapes, 0.75))
+
+
+def test_the_fitted_gain_matches_real_to_predicted_lengths_on_held_out_subjects():
+    inputs, targets = _shapes(40)
+    subjects = [f"s{i // 2}" for i in range(40)]
+    gain = geometric._heldout_gain(inputs, targets, subjects, 10.0, 4)
+    # Reference: the pooled predictions of subject-disjoint folds, fitted directly.
+    from pixelfes.data import subject_kfold
+
+    predicted = np.empty_like(inputs)
+    for train, test in subject_kfold(subjects, k=5, seed=0):
+        fold = ShapeRidge(10.0, 4).fit(inputs[train], targets[train])
+        predicted[test] = fold.predict(inputs[test]) - inputs[test]
+    lengths = np.linalg.norm(targets - inputs, axis=-1).mean(), np.linalg.norm(predicted, axis=-1)
+    ratio = lengths[0] / lengths[1].mean()
+    assert 1.0 < ratio < geometric.MAX_GAIN  # the ridge shrinks held-out predictions
+    assert gain == pytest.approx(ratio)
+    spread = targets + np.random.default_rng(1).normal(0, 3.0, targets.shape)  # unpredictable
+    assert geometric._heldout_gain(inputs, spread, subjects, 10.0, 4) == geometric.MAX_GAIN
+    assert geometric._heldout_gain(inputs, targets, None, 10.0, 4) == 1.0

@@ -49,7 +49,10 @@ def available_expressions() -> list[str]:
 
 #: The bundled variant each expression picks first when it exists and can run: geometry
 #: models where they beat plain Pixel-RR on held-out faces and data sets (docs/geometry.md).
-PREFERRED_VARIANT = {"happy": "geometry", "surprise": "geometry"}
+PREFERRED_VARIANT = {
+    expression: "geometry"
+    for expression in ("happy", "surprise", "sad", "anger", "disgust", "fear")
+}
 
 
 def load_model(name_or_path: str | Path) -> Any:

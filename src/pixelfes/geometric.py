@@ -67,6 +67,11 @@ MESH_SPACING = 0.03
 FOLD_TOLERANCE = 0.0004
 #: Blur (pixels at the crop's scale) of the input under an opened mouth.
 MOUTH_BLUR = 2.0
+#: Largest intensity gain. Matching the real displacements' mean length doubles the
+#: predicted movement of sad, anger, disgust and fear (faces show them in different
+#: directions; the prediction is their average); at 2x held-out PSNR falls and the wild
+#: photos show slit eyes and over-opened mouths (docs/geometry.md, intensity calibration).
+MAX_GAIN = 1.5
 #: Fractions of the shape change tried, largest first, when a mesh would fold.
 _BACKOFF = (1.0, 0.75, 0.5, 0.25)
 
@@ -122,8 +127,8 @@ def fit(
     alpha, shape_alpha, rank
         Texture ridge penalty, shape ridge penalty, shape model rank.
     gain : float, optional
-        Intensity gain; by default :func:`shape_gain` on held-out subjects (two
-        subject-disjoint halves when ``subjects`` is given, else 1).
+        Intensity gain; by default :func:`shape_gain` of pooled subject-disjoint 5-fold
+        predictions when ``subjects`` is given (else 1), clipped to [1, ``MAX_GAIN``].
     subjects : sequence of str, optional
         Subject of each pair, for the gain's held-out estimate.
 
@@ -198,7 +203,8 @@ def train_geometry(
 
 
 def _heldout_gain(shapes_x, shapes_t, subjects, shape_alpha: float, rank: int) -> float:
-    """:func:`shape_gain` of subject-disjoint k-fold predictions pooled (1 without subjects)."""
+    """:func:`shape_gain` of subject-disjoint k-fold predictions pooled, clipped to
+    [1, MAX_GAIN] (1 without subjects)."""
     if subjects is None or len(set(subjects)) < 2:
         return 1.0
     predicted = np.empty_like(shapes_x)
@@ -207,7 +213,7 @@ def _heldout_gain(shapes_x, shapes_t, subjects, shape_alpha: float, rank: int) -
         predicted[test] = fold.displacement(shapes_x[test])
     real = np.linalg.norm(shapes_t - shapes_x, axis=-1).mean()
     gain = real / max(float(np.linalg.norm(predicted, axis=-1).mean()), 1e-9)
-    return float(np.clip(gain, 1.0, 4.0))
+    return float(np.clip(gain, 1.0, MAX_GAIN))
 
 
 def _target_shape(model: GeometryModel, shape: np.ndarray, intensity) -> np.ndarray:
