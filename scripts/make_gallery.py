@@ -18,6 +18,7 @@ from pixelfes.config import data_root
 from pixelfes.data import find_pairs, load_pairs
 from pixelfes.editing import available_expressions, edit_image, load_model
 from pixelfes.exceptions import NoFaceError
+from pixelfes.faces import align, paste_box
 from pixelfes.figures import labelled_grid
 from pixelfes.geometric import train_geometry
 from pixelfes.imageio import read_image, write_image
@@ -34,6 +35,11 @@ def closeup(image: np.ndarray, box: tuple[int, int, int, int], margin: float = 0
     return image[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad]
 
 
+def face_box(photo: np.ndarray) -> tuple[int, int, int, int]:
+    """The pasted face's box (a geometry edit reports the larger box of its mesh)."""
+    return paste_box(photo, align(photo, largest_only=True)[0])
+
+
 def expression_rows(
     paths: list[Path], expressions: list[str], real: dict[Path, Path], models: dict | None = None
 ):
@@ -48,7 +54,7 @@ def expression_rows(
         except NoFaceError as error:
             print(f"skipped {path.name}: {error}")
             continue
-        box = results[0].faces[0]
+        box = face_box(photo)
         row = [closeup(photo, box)]
         if real:
             target = real.get(path)
@@ -107,7 +113,7 @@ def main() -> None:
     for path, expression in ((wild[1], "happy"), (wild[3], "surprise"), (wild[2], "sad")):
         photo = read_image(path)
         results = [edit_image(photo, to=expression, intensity=a) for a in INTENSITIES]
-        rows.append([closeup(r.image, results[0].faces[0]) for r in results])
+        rows.append([closeup(r.image, face_box(photo)) for r in results])
         labels.append(expression)
     sheet = labelled_grid(
         rows, col_labels=[f"intensity {a:g}" for a in INTENSITIES], row_labels=labels, cell=200

@@ -1,17 +1,20 @@
 """Figures of geometry-aware editing beside plain Pixel-RR (docs/figures/geometry_*.jpg).
 
-    python scripts/make_geometry_figures.py
+    python scripts/make_geometry_figures.py [--wild-only]
 
 * ``geometry_london.jpg``: London faces (CC BY 4.0) never seen in training: input, plain
   Pixel-RR, geometry model, real smile; both models fitted on CK+ and the Taiwanese set
   (leave-one-dataset-out), applied to the aligned crops.
 * ``geometry_wild.jpg``: the wild photos and the bundled portrait through the bundled
-  models at intensity 1, whole-photo pipeline: input, happy, happy-geometry, surprise,
-  surprise-geometry (a face-sized window of the edited photo).
+  models at intensity 1, whole-photo pipeline: input, then plain Pixel-RR
+  (``neutral-to-happy``) and geometry (``happy-geometry``) for happy and surprise (a
+  face-sized window of the edited photo); ``geometry_wild_other.jpg`` the same for sad,
+  anger, disgust and fear.
 """
 
 from __future__ import annotations
 
+import argparse
 from importlib import resources
 from pathlib import Path
 
@@ -55,10 +58,11 @@ def _window(photo: np.ndarray, face) -> np.ndarray:
     return cv2.warpAffine(photo, m, (256, 256), flags=cv2.INTER_AREA)[32:224, 32:224]
 
 
-def wild_figure() -> np.ndarray:
+def wild_figure(expressions: tuple[str, ...]) -> np.ndarray:
     paths = [data_root() / "wild" / name for name in WILD]
     paths.append(Path(str(resources.files("pixelfes").joinpath("assets", "astronaut.jpg"))))
-    models = [load_model(n) for n in ("happy", "happy-geometry", "surprise", "surprise-geometry")]
+    names = [n for e in expressions for n in (f"neutral-to-{e}", f"{e}-geometry")]
+    models = [load_model(n) for n in names]
     rows = []
     for path in paths:
         photo = read_image(path)
@@ -69,10 +73,19 @@ def wild_figure() -> np.ndarray:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wild-only", action="store_true", help="skip the London figure")
+    args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    write_image(OUT / "geometry_london.jpg", london_figure(), quality=90)
-    write_image(OUT / "geometry_wild.jpg", wild_figure(), quality=90)
-    print(f"wrote {OUT / 'geometry_london.jpg'} and {OUT / 'geometry_wild.jpg'}")
+    figures = {
+        "geometry_wild.jpg": lambda: wild_figure(("happy", "surprise")),
+        "geometry_wild_other.jpg": lambda: wild_figure(("sad", "anger", "disgust", "fear")),
+    }
+    if not args.wild_only:
+        figures["geometry_london.jpg"] = london_figure
+    for name, draw in figures.items():
+        write_image(OUT / name, draw(), quality=90)
+        print(f"wrote {OUT / name}")
 
 
 if __name__ == "__main__":
