@@ -112,9 +112,10 @@ def displacement_lengths(model, shapes_x, shapes_t) -> dict[str, float]:
             "calibrated": float(model.gain_ * predicted.sum()), "gains": [model.gain_]}  # fmt: skip
 
 
-def outputs(X, T, shapes_x, shapes_t, subjects, train, test):
+def outputs(X, T, shapes_x, shapes_t, subjects, train, test, gains=()):
     """Every method's (N, S, S, 3) float output on the test pairs, fitted on the train pairs,
-    and the displacement lengths of the test pairs (:func:`displacement_lengths`)."""
+    and the displacement lengths of the test pairs (:func:`displacement_lengths`).
+    ``gains``: extra rows "geometry, gain G" with the gain forced to G."""
     model = geometric.fit(X[train], T[train], shapes_x[train], shapes_t[train],
                           subjects=[subjects[i] for i in train])  # fmt: skip
     plain = PixelRidge(alpha=0.4).fit(X[train], T[train])
@@ -130,6 +131,12 @@ def outputs(X, T, shapes_x, shapes_t, subjects, train, test):
             with_gain(model, 1.0), X[test], 1.0, shapes=shapes_x[test]
         ),
         "geometry": geometric.synthesize(model, X[test], 1.0, shapes=shapes_x[test]),
+        **{
+            f"geometry, gain {g:g}": geometric.synthesize(
+                with_gain(model, g), X[test], 1.0, shapes=shapes_x[test]
+            )
+            for g in gains
+        },
         "geometry, true shape": geometric.synthesize(
             model, X[test], 1.0, shapes=shapes_x[test], targets=shapes_t[test]
         ),
@@ -192,7 +199,10 @@ def markdown(report: dict) -> str:
             n = table["input"]["n"]
             lines += ["", f"**{expression}, {protocol}** ({n} test pairs)", "", heads,
                       "|---|" + "---:|" * 9]  # fmt: skip
-            for method in (m for m in METHODS if m in table):
+            for method in (
+                *(m for m in METHODS if m in table),
+                *(m for m in table if m not in METHODS),
+            ):
                 row = table[method]
                 ident = "–" if np.isnan(row["identity_kept"]) else f"{row['identity_kept']:.0%}"
                 psnr, mouth = (
@@ -258,6 +268,9 @@ def main() -> None:
     only.add_argument("--kfold-only", action="store_true", help="skip leave-one-dataset-out")
     only.add_argument("--lodo-only", action="store_true", help="skip the pooled 5-fold")
     parser.add_argument(
+        "--gains", type=float, nargs="*", default=[], help="extra rows with the gain forced"
+    )
+    parser.add_argument(
         "--update", action="store_true", help="keep the protocols of --out that are not re-run"
     )
     args = parser.parse_args()
@@ -276,12 +289,14 @@ def main() -> None:
                 (np.flatnonzero(sources != name), np.flatnonzero(sources == name))
             ]
         for protocol, splits in folds.items():
-            pooled: dict[str, list] = {m: [] for m in METHODS}
+            pooled: dict[str, list] = {}
             test_idx, lengths = [], {}
             for train, test in splits:
-                fold_lengths, images = outputs(X, T, shapes_x, shapes_t, subjects, train, test)
+                fold_lengths, images = outputs(
+                    X, T, shapes_x, shapes_t, subjects, train, test, args.gains
+                )
                 for method, edited in images.items():
-                    pooled[method].append(edited)
+                    pooled.setdefault(method, []).append(edited)
                 for key, value in fold_lengths.items():
                     lengths[key] = lengths.get(key, 0 * value) + value
                 test_idx.append(test)
