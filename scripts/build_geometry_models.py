@@ -98,8 +98,8 @@ Use it with `pixelfes edit photo.jpg --model {target}-geometry` (needs the geome
 ## Use and limits
 - Frontal faces work best; glasses frames bend with the brows; the inside of an opened
   mouth comes from the texture model (the training faces' average teeth and shadow).
-- The comparison with plain Pixel-RR on held-out subjects and data sets is in
-  docs/results.md ("Geometry-aware models").
+- The comparison with plain Pixel-RR on held-out subjects and data sets, and how the
+  intensity gain is fitted, are in docs/geometry.md ("Results", "Intensity calibration").
 - Regenerate with `python scripts/build_geometry_models.py` (needs the shared datasets).
 """
 
