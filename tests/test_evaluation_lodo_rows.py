@@ -242,9 +242,11 @@ def test_defaults_follow_the_preferred_variant(monkeypatch):
     from pixelfes import editing
     from pixelfes.pretrained import find_bundled
 
+    preferred = editing.PREFERRED_VARIANT  # one variant per expression
     for expression, method in lodo_suite.default_methods().items():
-        bundled = find_bundled(f"{expression}-{editing.PREFERRED_VARIANT}") is not None
-        assert method == (editing.PREFERRED_VARIANT if bundled else "bundled")
+        variant = preferred.get(expression)
+        bundled = variant is not None and find_bundled(f"{expression}-{variant}") is not None
+        assert method == (variant if bundled else "bundled")
     monkeypatch.setattr(editing, "PREFERRED_VARIANT", "no-such-variant")
     assert set(lodo_suite.default_methods().values()) == {"bundled"}
     if find_bundled("happy-geometry") is not None:
