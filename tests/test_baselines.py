@@ -25,7 +25,7 @@ from pixelfes.baselines.losses import (  # noqa: E402
 )
 from pixelfes.baselines.pool import DOMAINS  # noqa: E402
 from pixelfes.baselines.stargan import tile_labels  # noqa: E402
-from pixelfes.baselines.train import TrainConfig, Trainer  # noqa: E402
+from pixelfes.baselines.train import TrainConfig, Trainer, lr_scale  # noqa: E402
 
 TINY = {"image_size": 16, "conv_dim": 4, "n_residual": 1, "d_conv_dim": 4, "d_layers": 2}
 
@@ -181,11 +181,55 @@ def test_generator_updates_every_n_critic():
     assert ["g_total" in log for log in logs] == [False] * 4 + [True]
 
 
-@pytest.mark.parametrize("model", ["stargan", "ganimation"])
-def test_resume_gives_the_same_next_step(model, tmp_path):
-    """Save after 5 iterations, resume in a fresh trainer: iteration 6 matches bit for bit."""
+def test_lr_scale_is_constant_then_linear_to_zero():
+    """The published schedule: 1 for the first 100k iterations, then linearly to 0 at 200k."""
+    assert lr_scale(0, 200_000, 100_000) == 1.0
+    assert lr_scale(99_999, 200_000, 100_000) == 1.0
+    assert lr_scale(100_000, 200_000, 100_000) == 1.0
+    assert lr_scale(150_000, 200_000, 100_000) == 0.5
+    assert lr_scale(199_000, 200_000, 100_000) == pytest.approx(0.01)
+    assert lr_scale(200_000, 200_000, 100_000) == lr_scale(250_000, 200_000, 100_000) == 0.0
+    assert lr_scale(3, 10, 0) == 1.0 and lr_scale(10, 10, 0) == 0.0
+    assert TrainConfig().schedule_iterations == 200_000
+    assert TrainConfig().decay_iterations == 100_000
+    with pytest.raises(ValueError, match="decay_iterations"):
+        TrainConfig(schedule_iterations=10, decay_iterations=11)
+
+
+def test_both_learning_rates_decay_with_the_step():
+    """Each iteration runs both optimisers at lr * lr_scale(step); at 0 nothing moves."""
     images, labels = tiny_data()
-    config = TrainConfig(model=model, c_dim=3, batch_size=4, n_critic=2, **TINY)
+    config = TrainConfig(
+        c_dim=3, batch_size=2, n_critic=1, schedule_iterations=6, decay_iterations=4, **TINY
+    )
+    config = TrainConfig.from_dict({**config.__dict__, "lr_g": 2e-4, "lr_d": 4e-4})
+    trainer = Trainer(config, images, labels)
+    for step in range(6):
+        trainer.train_step()
+        scale = lr_scale(step, 6, 4)
+        assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(2e-4 * scale)
+        assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(4e-4 * scale)
+    assert [lr_scale(k, 6, 4) for k in range(7)] == [1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
+    before = [p.detach().clone() for p in trainer.generator.parameters()]
+    trainer.train_step()  # step 6: the schedule is over, learning rate 0
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
+
+
+@pytest.mark.parametrize("model", ["stargan", "ganimation"])
+@pytest.mark.parametrize("schedule", [(200_000, 100_000), (9, 6)], ids=["constant", "decaying"])
+def test_resume_gives_the_same_next_step(model, schedule, tmp_path):
+    """Save after 5 iterations, resume in a fresh trainer: iteration 6 matches bit for bit,
+    in the constant part of the schedule and in its decay."""
+    images, labels = tiny_data()
+    config = TrainConfig(
+        model=model,
+        c_dim=3,
+        batch_size=4,
+        n_critic=2,
+        schedule_iterations=schedule[0],
+        decay_iterations=schedule[1],
+        **TINY,
+    )
     straight = Trainer(config, images, labels)
     for _ in range(5):
         straight.train_step()
@@ -269,6 +313,31 @@ def test_train_gan_cli_resumes(tmp_path, monkeypatch):
     assert seen["datasets"] == ["london"]  # the checkpoint's data, not the defaults
     state = load_checkpoint(path)
     assert state["step"] == 5 and state["config"]["model"] == "ganimation"
+    assert state["meta"]["hold_out_dataset"] == "" and state["meta"]["split"] == "train"
+    assert state["meta"]["train_subjects"] == ["s"] and state["meta"]["n_images"] == 12
+
+    held = tmp_path / "lodo.pt"
+    run = [*args[:3], "-o", str(held), "--batch-size", "2", "--iterations", "1"]
+    sets = ["--data", "london", "--data", "ckplus", "--data", "taiwanese"]
+    done = CliRunner().invoke(main, [*run, *sets, "--hold-out-dataset", "taiwanese"])
+    assert done.exit_code == 0, done.output
+    assert "taiwanese held out" in done.output
+    assert seen["datasets"] == ["london", "ckplus"] and seen["split"] == "all"
+    meta = load_checkpoint(held)["meta"]
+    assert meta["hold_out_dataset"] == "taiwanese" and meta["datasets"] == ["london", "ckplus"]
+    refused = CliRunner().invoke(
+        main,
+        [
+            *run[:3],
+            "-o",
+            str(tmp_path / "x.pt"),
+            "--data",
+            "london",
+            "--hold-out-dataset",
+            "ckplus",
+        ],
+    )
+    assert refused.exit_code != 0 and "cannot hold out" in refused.output
 
 
 def test_gan_method_translates_to_its_target(tmp_path):

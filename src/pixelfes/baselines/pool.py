@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,15 @@ from pixelfes.data import find_pairs, load_pairs, subject_train_test_split
 from pixelfes.exceptions import DatasetError
 from pixelfes.expressions import BASIC_EXPRESSIONS
 
-__all__ = ["DOMAINS", "LabelledImages", "held_out_subjects", "labelled_images"]
+__all__ = [
+    "DOMAINS",
+    "LabelledImages",
+    "data_meta",
+    "held_out_subjects",
+    "labelled_images",
+    "training_pool",
+    "training_subjects",
+]
 
 #: The GANs' domains, in label order: the basic expressions.
 DOMAINS = BASIC_EXPRESSIONS
@@ -28,7 +37,10 @@ DOMAINS = BASIC_EXPRESSIONS
 
 @dataclass
 class LabelledImages:
-    """(N, S, S, 3) uint8 aligned faces, their domain index into :data:`DOMAINS` and subject."""
+    """(N, S, S, 3) uint8 aligned faces, their domain index into :data:`DOMAINS` and subject.
+
+    Subjects are the data loader's ids, ``dataset:subject``.
+    """
 
     images: np.ndarray
     labels: np.ndarray
@@ -116,7 +128,85 @@ def labelled_images(
                     seen.add(key)
                     images.append(image)
                     labels.append(DOMAINS.index(label))
-                    subjects.append(f"{dataset}/{subject}")
+                    subjects.append(subject)
     if not images:
         raise ValueError(f"no images for {list(datasets)} / {list(expressions)} ({split})")
     return LabelledImages(np.stack(images), np.asarray(labels, np.int64), subjects)
+
+
+def data_meta(
+    datasets: Sequence[str],
+    targets: Sequence[str],
+    *,
+    hold_out_dataset: str | None = None,
+    test_size: float = 0.2,
+    split_seed: int = 0,
+) -> dict[str, Any]:
+    """What a GAN trains on, as plain values stored in its checkpoint.
+
+    Parameters
+    ----------
+    datasets : sequence of str
+        The shared datasets.
+    targets : sequence of str
+        Target expressions.
+    hold_out_dataset : str, optional
+        Leave this whole dataset out (leave-one-dataset-out): train on every subject of
+        the others. Otherwise ``test_size`` of each dataset's subjects are held out.
+    test_size, split_seed
+        The held-out subjects when no dataset is held out.
+    """
+    datasets = list(dict.fromkeys(datasets))
+    if hold_out_dataset is None:
+        return {
+            "datasets": datasets,
+            "targets": list(targets),
+            "split": "train",
+            "hold_out_dataset": "",
+            "test_size": test_size,
+            "split_seed": split_seed,
+        }
+    if hold_out_dataset not in datasets:
+        raise ValueError(f"cannot hold out {hold_out_dataset!r}: not among {datasets}")
+    kept = [d for d in datasets if d != hold_out_dataset]
+    if not kept:
+        raise ValueError(f"holding out {hold_out_dataset!r} leaves no dataset to train on")
+    return {
+        "datasets": kept,
+        "targets": list(targets),
+        "split": "all",
+        "hold_out_dataset": hold_out_dataset,
+        "test_size": test_size,
+        "split_seed": split_seed,
+    }
+
+
+def training_pool(meta: dict[str, Any], root: str | Path | None = None) -> LabelledImages:
+    """The training faces a checkpoint's :func:`data_meta` describes."""
+    return labelled_images(
+        meta["datasets"],
+        meta["targets"],
+        split=meta.get("split", "train"),
+        test_size=meta["test_size"],
+        seed=meta["split_seed"],
+        root=root,
+    )
+
+
+def training_subjects(meta: dict[str, Any], root: str | Path | None = None) -> set[str]:
+    """Every subject (``dataset:subject``) a checkpoint trained on.
+
+    The list recorded in the checkpoint (``train_subjects``) when there is one; for older
+    checkpoints, recomputed from their split settings (pairs only, no image is read).
+    """
+    if "train_subjects" in meta:
+        return set(meta["train_subjects"])
+    subjects: set[str] = set()
+    for dataset in meta["datasets"]:
+        found = {p.subject for e in meta["targets"] for p in _pairs_or_none(dataset, e, root) or []}
+        if meta.get("split", "train") == "train":
+            found -= held_out_subjects(
+                dataset, meta["targets"], meta["test_size"], meta["split_seed"], root
+            )
+        subjects |= found
+    return subjects

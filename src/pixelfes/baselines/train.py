@@ -26,7 +26,7 @@ from pixelfes.baselines.losses import LossWeights, discriminator_losses, generat
 from pixelfes.baselines.pool import DOMAINS
 from pixelfes.baselines.stargan import StarDiscriminator, StarGenerator
 
-__all__ = ["GAN_MODELS", "TrainConfig", "Trainer", "build_generator", "run"]
+__all__ = ["GAN_MODELS", "TrainConfig", "Trainer", "build_generator", "lr_scale", "run"]
 
 #: The trainable models.
 GAN_MODELS = ("stargan", "ganimation")
@@ -37,8 +37,10 @@ class TrainConfig:
     """Architecture and schedule; the defaults are the published settings at 128x128.
 
     StarGAN: batch 16, Adam 1e-4 with betas (0.5, 0.999) for both networks, 5 critic
-    updates per generator update, lambda_cls 1, lambda_rec 10, lambda_gp 10. GANimation
-    uses the same optimiser (its paper: batch 25) plus the attention weights.
+    updates per generator update, lambda_cls 1, lambda_rec 10, lambda_gp 10, 200,000
+    iterations with both learning rates decayed linearly to 0 over the last 100,000
+    (:func:`lr_scale`). GANimation uses the same optimiser and schedule (its paper: batch
+    25) plus the attention weights.
     ``conv_dim``/``n_residual``/``d_layers`` shrink the networks for tests.
     """
 
@@ -55,6 +57,8 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     n_critic: int = 5
+    schedule_iterations: int = 200_000
+    decay_iterations: int = 100_000
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
@@ -65,6 +69,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.model not in GAN_MODELS:
             raise ValueError(f"model must be one of {GAN_MODELS}, got {self.model!r}")
+        if not 0 <= self.decay_iterations <= self.schedule_iterations:
+            raise ValueError("decay_iterations must be in [0, schedule_iterations]")
 
     @property
     def weights(self) -> LossWeights:
@@ -76,6 +82,21 @@ class TrainConfig:
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def lr_scale(step: int, schedule_iterations: int, decay_iterations: int) -> float:
+    """Learning-rate factor of iteration ``step``: 1, then linearly down to 0.
+
+    Constant for the first ``schedule_iterations - decay_iterations`` iterations, then
+    ``(schedule_iterations - step) / decay_iterations``, 0 from ``schedule_iterations`` on
+    (StarGAN's published schedule: 200,000 iterations, decay over the last 100,000).
+    A function of the step alone, so a resumed run takes the same rates.
+    """
+    if step >= schedule_iterations:
+        return 0.0
+    if step < schedule_iterations - decay_iterations:
+        return 1.0
+    return (schedule_iterations - step) / decay_iterations
 
 
 def build_generator(config: TrainConfig) -> nn.Module:
@@ -157,7 +178,11 @@ class Trainer:
         Returns the loss terms (``d_*``, and ``g_*`` when the generator moved).
         """
         x, label, target, alpha = self.draw(self.step)
-        weights = self.config.weights
+        config, weights = self.config, self.config.weights
+        scale = lr_scale(self.step, config.schedule_iterations, config.decay_iterations)
+        for optimiser, lr in ((self.opt_g, config.lr_g), (self.opt_d, config.lr_d)):
+            for group in optimiser.param_groups:
+                group["lr"] = lr * scale
         d_terms = discriminator_losses(
             self.generator, self.discriminator, x, label, target, alpha, weights
         )
@@ -165,7 +190,7 @@ class Trainer:
         d_terms["total"].backward()
         self.opt_d.step()
         log = {f"d_{k}": float(v.detach()) for k, v in d_terms.items()}
-        if (self.step + 1) % self.config.n_critic == 0:
+        if (self.step + 1) % config.n_critic == 0:
             g_terms = generator_losses(
                 self.generator, self.discriminator, x, label, target, weights
             )

@@ -51,6 +51,15 @@ from pixelfes.cli._deprecation import warn_renamed
     help="Where to write face grids of research-only datasets (CK+, Taiwanese); "
     "default: none written.",
 )
+@click.option(
+    "--gan-checkpoint",
+    "gan_checkpoints",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A `pixelfes train-gan` checkpoint (repeatable; `gan` extra): its rows in the "
+    "leave-one-dataset-out table for the sets it never saw, and the in-dataset GAN table "
+    "(OUTPUT/results-gan.md) for one that held out subjects.",
+)
 def evaluate(
     data_root: Path | None,
     output: Path,
@@ -60,6 +69,7 @@ def evaluate(
     report_only: bool,
     methods: str | None,
     private_figures: Path | None,
+    gan_checkpoints: tuple[Path, ...],
 ) -> None:
     """Evaluate every method on the shared data and write tables and figures.
 
@@ -84,10 +94,11 @@ def evaluate(
     if root is None:
         raise click.UsageError("shared data not found: pass --data-root or set PIXELFES_DATA")
     try:
+        gans = _gan_methods(gan_checkpoints, root) if gan_checkpoints else None
         if protocol in ("lodo", "all"):
             settings = LodoSettings.fast() if quick else LodoSettings()
             settings.methods = selected
-            done = run_lodo(output, root, settings, private_figures, log=log)
+            done = run_lodo(output, root, settings, private_figures, log=log, extra_methods=gans)
             click.echo(f"wrote {done['scores']} ({done['n_rows']} per-image rows)")
             seconds = ", ".join(f"{m} {s:.1f}" for m, s in done["seconds"].items())
             click.echo(f"fit + predict seconds: {seconds}")
@@ -98,5 +109,25 @@ def evaluate(
             settings = Settings.fast() if quick else Settings.full()
             written = run_suite(output, root=root, settings=settings, log=log)
             click.echo(f"wrote {written['markdown']} ({written['n_rows']} per-image rows)")
+        if gan_checkpoints and protocol in ("paper", "all"):
+            from pixelfes.baselines.in_dataset import run_in_dataset
+
+            written = run_in_dataset(
+                gan_checkpoints, output, root, private_figures=private_figures, log=log
+            )
+            click.echo(f"wrote {written['markdown']} ({written['n_rows']} per-image rows)")
     except (ImportError, FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _gan_methods(checkpoints: tuple[Path, ...], root: Path):
+    """The GAN rows' factory; PyTorch at one thread (its OpenMP team must not meet forks)."""
+    import torch
+
+    from pixelfes.baselines.method import lodo_gan_methods
+
+    torch.set_num_threads(1)
+    try:
+        return lodo_gan_methods(checkpoints, root=root)
+    except ValueError as error:
         raise click.ClickException(str(error)) from error
