@@ -28,11 +28,12 @@ from pixelfes.cli._deprecation import warn_renamed
 @click.option("--quick", is_flag=True, help="A short check: fewer pairs, folds and methods.")
 @click.option(
     "--protocol",
-    type=click.Choice(["lodo", "paper", "all"]),
+    type=click.Choice(["lodo", "paper", "gan", "all"]),
     default="all",
     show_default=True,
     help="lodo: leave-one-dataset-out headline (results.md); paper: the paper's protocols "
-    "(results-paper.md); all: both.",
+    "(results-paper.md); gan: only the in-dataset GAN table (results-gan.md, needs "
+    "--gan-checkpoint); all: every one.",
 )
 @click.option(
     "--report-only",
@@ -58,7 +59,7 @@ from pixelfes.cli._deprecation import warn_renamed
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A `pixelfes train-gan` checkpoint (repeatable; `gan` extra): its rows in the "
     "leave-one-dataset-out table for the sets it never saw, and the in-dataset GAN table "
-    "(OUTPUT/results-gan.md) for one that held out subjects.",
+    "(OUTPUT/results-gan.md, with --protocol gan or all) for one that held out subjects.",
 )
 def evaluate(
     data_root: Path | None,
@@ -93,6 +94,8 @@ def evaluate(
     root = data_root or default_root()
     if root is None:
         raise click.UsageError("shared data not found: pass --data-root or set PIXELFES_DATA")
+    if protocol == "gan" and not gan_checkpoints:
+        raise click.UsageError("--protocol gan needs at least one --gan-checkpoint")
     try:
         gans = _gan_methods(gan_checkpoints, root) if gan_checkpoints else None
         if protocol in ("lodo", "all"):
@@ -109,7 +112,7 @@ def evaluate(
             settings = Settings.fast() if quick else Settings.full()
             written = run_suite(output, root=root, settings=settings, log=log)
             click.echo(f"wrote {written['markdown']} ({written['n_rows']} per-image rows)")
-        if gan_checkpoints and protocol in ("paper", "all"):
+        if gan_checkpoints and protocol in ("gan", "all"):
             from pixelfes.baselines.in_dataset import run_in_dataset
 
             written = run_in_dataset(
