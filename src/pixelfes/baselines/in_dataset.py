@@ -37,7 +37,7 @@ COMPARED = (lodo.INPUT, "pixel_rr", "bundled")
 
 
 def in_dataset_splits(
-    meta: dict[str, Any], root: Path | None = None, max_test_per_subject: int | None = 1
+    meta: dict[str, Any], root: Path | None = None, max_test_per_subject: int | None = 2
 ) -> list[lodo.Split]:
     """One split per (dataset, expression): the checkpoint's training and held-out subjects.
 
@@ -85,7 +85,7 @@ def run_in_dataset(
     out: Path,
     root: Path | None = None,
     *,
-    max_test_per_subject: int | None = 1,
+    max_test_per_subject: int | None = 2,
     private_figures: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
@@ -124,7 +124,7 @@ def run_in_dataset(
             if folder == out / "figures":
                 figures.append(f"figures/{name}")
     write_csv(out / SCORES, records, COLUMNS)
-    page = write_results_gan_md(out, checkpoints, figures, root)
+    page = write_results_gan_md(out, checkpoints, figures, root, max_test_per_subject)
     return {"scores": out / SCORES, "n_rows": len(records), "markdown": page}
 
 
@@ -175,14 +175,18 @@ def _fmt(value: float, digits: int, percent: bool = False) -> str:
 
 
 def scores_table(records: Sequence[dict[str, Any]], labels: dict[str, str]) -> str:
-    """One row per (test set, expression, method): every headline column."""
+    """One row per (test set, expression, method): every headline column.
+
+    Methods beyond the compared ones come in the order of ``labels`` (id -> display name).
+    """
     table = cells(records)
     header = ["test subjects of", "expression", "method", "images"]
     for judge in CLASSIFIERS:
         header += [f"{JUDGE_NAMES[judge]} %", f"{JUDGE_NAMES[judge]} / ceiling"]
     header += ["identity kept %", "PSNR dB", "SSIM", "LPIPS", "ghost edges"]
-    order = [*COMPARED, *sorted({m for *_, m in table} - {*COMPARED, lodo.REAL_TARGET})]
-    order.append(lodo.REAL_TARGET)
+    present = {m for *_, m in table} - {*COMPARED, lodo.REAL_TARGET}
+    named = [m for m in labels if m in present]  # the GANs in the checkpoints' order
+    order = [*COMPARED, *named, *sorted(present - set(named)), lodo.REAL_TARGET]
     body = []
     splits = sorted({(d, e) for e, d, _ in table}, key=lambda s: (lodo.DATASETS.index(s[0]), s[1]))
     for dataset, expression in splits:
@@ -205,15 +209,19 @@ def write_results_gan_md(
     checkpoints: Sequence[str | Path],
     figures: Sequence[str] = (),
     root: Path | None = None,
+    max_test_per_subject: int | None = 2,
 ) -> Path:
-    """Render ``out/results-gan.md`` from the stored records and the checkpoints."""
+    """Render ``out/results-gan.md`` from the stored records and the checkpoints.
+
+    ``max_test_per_subject`` is the setting the records were scored with (for the text).
+    """
     infos = []
     for path in checkpoints:
         info = trained_on(path, root)
         n_images = info.n_images or len(training_pool(checkpoint_meta(path), root))
         infos.append((Path(path).name, info, n_images))
     records = read_scores(out / SCORES) if (out / SCORES).is_file() else []
-    labels = {**LABELS, **{i.model: i.label for _, i, _ in infos}}
+    labels = {**{i.model: i.label for _, i, _ in infos}, **LABELS}
     lines = [
         "# GAN baselines: training budget and in-dataset scores",
         "",
@@ -232,9 +240,10 @@ def write_results_gan_md(
         "",
         "## In-dataset: held-out subjects of the training sets",
         "",
-        "Checkpoints trained on 80% of each set's subjects, scored on one pair of each "
-        "held-out subject; the input (floor), Pixel-RR (paper's lambda) and the bundled "
-        "recipe are fitted on the luma of the same set's training subjects for that "
+        "Checkpoints trained on 80% of each set's subjects, scored on "
+        f"{'every' if max_test_per_subject is None else f'at most {max_test_per_subject}'} pairs "
+        "of each held-out subject; the input (floor), Pixel-RR (paper's lambda) and the "
+        "bundled recipe are fitted on the luma of the same set's training subjects for that "
         "expression, the GANs translate the colour face. Columns as in the headline of "
         "results.md (both judges, dlib identity kept, PSNR/SSIM/LPIPS against the real "
         "target, ghost edges).",
