@@ -219,7 +219,7 @@ def write_results_gan_md(
     for path in checkpoints:
         info = trained_on(path, root)
         n_images = info.n_images or len(training_pool(checkpoint_meta(path), root))
-        infos.append((Path(path).name, info, n_images))
+        infos.append(("/".join(Path(path).parts[-2:]), info, n_images))  # folder/file
     records = read_scores(out / SCORES) if (out / SCORES).is_file() else []
     labels = {**{i.model: i.label for _, i, _ in infos}, **LABELS}
     lines = [
