@@ -212,7 +212,9 @@ def test_both_learning_rates_decay_with_the_step():
     assert [lr_scale(k, 6, 4) for k in range(7)] == [1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
     before = [p.detach().clone() for p in trainer.generator.parameters()]
     trainer.train_step()  # step 6: the schedule is over, learning rate 0
-    assert all(torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters(), strict=True)
+    )
 
 
 @pytest.mark.parametrize("model", ["stargan", "ganimation"])

@@ -190,3 +190,19 @@ def test_older_checkpoints_subjects_are_recomputed(shared_data):
     assert not training_subjects(meta, shared_data) & set(test.subjects)
     everything = data_meta(["london", "ckplus"], ["happy"], hold_out_dataset="ckplus")
     assert training_subjects(everything, shared_data) == set(train.subjects) | set(test.subjects)
+
+
+@pytest.mark.data
+def test_in_dataset_splits_are_the_checkpoints_held_out_subjects(shared_data):
+    """The in-dataset table tests exactly the subjects the checkpoint held out."""
+    from pixelfes.baselines.in_dataset import in_dataset_splits
+    from pixelfes.baselines.pool import held_out_subjects, training_subjects
+
+    meta = data_meta(["london"], ["happy"])
+    (split,) = in_dataset_splits(meta, shared_data, max_test_per_subject=1)
+    held = held_out_subjects("london", ["happy"], root=shared_data)
+    assert (split.expression, split.held_out) == ("happy", "london")
+    assert sorted(split.test.subjects) == sorted(held)  # one pair each
+    assert set(split.train.subjects) == training_subjects(meta, shared_data)
+    with pytest.raises(ValueError, match="held out subjects"):
+        in_dataset_splits(data_meta(["london", "ckplus"], ["happy"], hold_out_dataset="ckplus"))
