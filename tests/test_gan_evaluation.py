@@ -1,4 +1,7 @@
-"""GAN rows in `pixelfes evaluate`: which split gets which checkpoint, and the leak guard."""
+"""GAN rows in `pixelfes evaluate`: which split gets which checkpoint, and the leak guard.
+
+``run_lodo``'s own routing of ``extra_methods`` is tested in test_evaluation_lodo_rows.py.
+"""
 
 from __future__ import annotations
 
@@ -91,42 +94,6 @@ def test_gan_method_refuses_a_split_it_trained_on(taiwanese_out, tmp_path):
         lodo_gan_methods([taiwanese_out[0], twin])(split("taiwanese", ["taiwanese:01"]))
 
 
-def test_run_lodo_routes_extra_methods_per_split(tmp_path, monkeypatch):
-    """run_lodo scores extra_methods(split) after the built-in methods of that split."""
-    import pixelfes.evaluation.pairs as pairs
-    from pixelfes.evaluation import lodo, lodo_suite
-    from pixelfes.evaluation.protocols import PairSet
-
-    def tiny_set(dataset, n=2):
-        X = np.zeros((n, 8, 8, 1), np.uint8)
-        subjects = [f"{dataset}:{i}" for i in range(n)]
-        return PairSet(X, X, subjects, [f"{i}.png" for i in range(n)], dataset, "happy")
-
-    monkeypatch.setattr(
-        pairs,
-        "load_sets",
-        lambda names, e, root=None: {d: tiny_set(d) for d in ("ckplus", "taiwanese")},
-    )
-    monkeypatch.setattr(lodo_suite, "Judges", lambda: None)
-    scored = []
-
-    def fake_run_split(split, methods, judges, log=None):
-        scored.append((split.held_out, [m.id for m in methods]))
-        return lodo.LodoResults()
-
-    monkeypatch.setattr(lodo, "run_split", fake_run_split)
-    extra = SimpleNamespace(id="gan")
-    settings = lodo_suite.LodoSettings(expressions=("happy",))
-    lodo_suite.run_lodo(
-        tmp_path,
-        settings=settings,
-        log=lambda _: None,
-        extra_methods=lambda s: [extra] if s.held_out == "taiwanese" else [],
-    )
-    built_in = ["input", "bundled", "pixel_rr", "mr", "pixel_kr"]
-    assert scored == [("ckplus", built_in), ("taiwanese", [*built_in, "gan"])]
-
-
 def test_evaluate_passes_gan_checkpoints_on(taiwanese_out, tmp_path, monkeypatch):
     """`pixelfes evaluate --gan-checkpoint` hands run_lodo the GAN rows' factory."""
     from click.testing import CliRunner
@@ -138,7 +105,7 @@ def test_evaluate_passes_gan_checkpoints_on(taiwanese_out, tmp_path, monkeypatch
 
     def fake_run_lodo(out, root, settings, private_figures, log, extra_methods=None):
         got["extra"] = extra_methods
-        return {"scores": out / "s.csv.gz", "n_rows": 0, "figures": []}
+        return {"scores": out / "s.csv.gz", "n_rows": 0, "figures": [], "seconds": {}}
 
     monkeypatch.setattr(lodo_suite, "run_lodo", fake_run_lodo)
     monkeypatch.setattr(lodo_suite, "write_results_md", lambda out: out / "results.md")
