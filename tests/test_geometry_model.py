@@ -82,8 +82,12 @@ def _model(texture_identity: bool = False, gain: float = 1.2) -> GeometryModel:
         texture.intercept_[:] = 0.0
     mean = targets.mean(0)
     triangles = triangulate(with_ring(mean, SIZE))
+    frames = RNG.random((5, 24, 48, 1))
+    faces = np.broadcast_to(RNG.random((5, 1, 1, 1)), frames.shape)
+    mouth = PixelRidge(alpha=0.4).fit(faces, frames)
+    polygon = np.array([[2.0, 12.0], [24.0, 2.0], [46.0, 12.0], [24.0, 22.0]])
     return GeometryModel.from_parts(texture, ShapeRidge(10.0, 4).fit(inputs, targets), mean,
-                                    triangles, gain=gain)  # fmt: skip
+                                    triangles, mouth, polygon, gain=gain)  # fmt: skip
 
 
 def test_model_file_round_trip(tmp_path):
@@ -100,6 +104,8 @@ def test_model_file_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.target_shape(shapes, 0.7), model.target_shape(shapes, 0.7))
     frames = RNG.random((2, SIZE, SIZE)).astype(np.float32)
     np.testing.assert_array_equal(loaded.texture_change(frames), model.texture_change(frames))
+    np.testing.assert_array_equal(loaded.mouth_interior(0.4), model.mouth_interior(0.4))
+    np.testing.assert_array_equal(loaded.mouth_polygon_, model.mouth_polygon_)
 
 
 def _rewrite(path, tmp_path, **changes):
@@ -126,6 +132,9 @@ def _rewrite(path, tmp_path, **changes):
         ({"shape_left_": np.zeros((40, 3), np.float32)}, "shape_right_"),
         ({"input_mean_": np.zeros(7, np.float32)}, "input_mean_"),
         ({"coef_": np.zeros((SIZE, SIZE + 1, 1), np.float32)}, "coef_"),
+        ({"mouth_coef_": np.zeros((24, 48), np.float32)}, "mouth_coef_"),
+        ({"mouth_intercept_": np.zeros((24, 47, 1), np.float32)}, "mouth_intercept_"),
+        ({"mouth_polygon_": np.zeros((2, 2), np.float32)}, "mouth_polygon_"),
         ({"gain_": -1.0}, "gain_"),
         ({"gain_": "big"}, "gain_"),
     ],

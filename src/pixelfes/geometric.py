@@ -9,9 +9,13 @@ crops (:func:`synthesize`) and to photos at their own resolution (:func:`edit_fa
    full resolution, through the crop matrix; the mesh's ring lies well outside the crop,
    so the displacement fades to zero smoothly and the jaw may move below the crop;
 4. the texture change is computed in the mean target shape's frame (every training pair
-   warped there, so each pixel's ridge regression sees the same facial point; an opening
-   mouth learns its own interior there), warped to the predicted shape, scaled by
-   ``intensity`` and added under the feathered paste mask, as for plain Pixel-RR.
+   warped there, so each pixel's ridge regression sees the same facial point), warped to
+   the predicted shape, scaled by ``intensity`` and added under the feathered paste mask,
+   as for plain Pixel-RR;
+5. where the predicted mouth opens wider than the input's, the interior comes from the
+   mouth model: each pixel of the mouth frame (:mod:`pixelfes.faces.mouth`) regressed on
+   the face's mean luma over the training targets' most opened mouths (teeth under the
+   upper lip, the dark below), drawn into the predicted inner-lip polygon.
 
 References
 ----------
@@ -34,7 +38,20 @@ from pixelfes.data.splits import subject_kfold, subject_train_test_split
 from pixelfes.exceptions import GeometryError
 from pixelfes.faces.align import AlignedFace, paste_change
 from pixelfes.faces.geometry import invert_affine
-from pixelfes.faces.landmarks import INNER_LIPS, N_DENSE, dense_landmarks, mesh_priority
+from pixelfes.faces.landmarks import (
+    FACE_OVAL,
+    INNER_LIPS,
+    N_DENSE,
+    dense_landmarks,
+    mesh_priority,
+)
+from pixelfes.faces.mouth import (
+    canonical_polygon,
+    from_mouth_frame,
+    polygon_area,
+    polygon_mask,
+    to_mouth_frame,
+)
 from pixelfes.faces.warp import (
     RING_EXTENT,
     check_landmarks,
@@ -51,7 +68,9 @@ from pixelfes.training import TrainReport
 
 __all__ = [
     "edit_face",
+    "face_mean",
     "fit",
+    "fit_mouth",
     "frame_crops",
     "mesh_box",
     "shape_gain",
@@ -65,8 +84,10 @@ MESH_SPACING = 0.03
 #: Flipped triangles up to this area (fraction of the crop's area; 6.5 px^2 at 128, the
 #: 95th percentile of real target faces' flips) are landmark noise, not a fold.
 FOLD_TOLERANCE = 0.0004
-#: Blur (pixels at the crop's scale) of the input under an opened mouth.
-MOUTH_BLUR = 2.0
+#: Share of the face's mean chroma that tints an opened mouth's (grey) interior.
+MOUTH_CHROMA = 0.5
+#: Share of the training targets, the most opened mouths, the mouth model is fitted on.
+MOUTH_SHARE = 0.25
 #: Largest intensity gain. Matching the real displacements' mean length doubles the
 #: predicted movement of sad, anger, disgust and fear (faces show them in different
 #: directions; the prediction is their average); at 2x held-out PSNR falls and the wild
@@ -156,7 +177,35 @@ def fit(
     frames_x = frame_crops(_luma(X), shapes_x, mean_shape, triangles)
     frames_t = frame_crops(_luma(T), shapes_t, mean_shape, triangles)
     texture = PixelRidge(alpha=alpha).fit(frames_x[..., None], frames_t[..., None])
-    return GeometryModel.from_parts(texture, shape, mean_shape, triangles, gain=gain)
+    mouth, polygon = fit_mouth(_luma(T), shapes_t, alpha=alpha)
+    return GeometryModel.from_parts(texture, shape, mean_shape, triangles, mouth, polygon,
+                                    gain=gain)  # fmt: skip
+
+
+def face_mean(crop: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Mean of an (S, S[, C]) crop inside the face oval of its (468, 2) landmarks: () or (C,)."""
+    mask = polygon_mask(np.asarray(shape)[list(FACE_OVAL)], crop.shape[0], feather=0) > 0
+    return crop[mask].mean(axis=0) if mask.any() else crop.reshape(-1, *crop.shape[2:]).mean(0)
+
+
+def fit_mouth(
+    luma_targets: np.ndarray, shapes_t: np.ndarray, alpha: float = 0.4
+) -> tuple[PixelRidge, np.ndarray]:
+    """The mouth model of :func:`fit`: (PixelRidge on (H, W, 1), canonical polygon (K, 2)).
+
+    The ``MOUTH_SHARE`` of (N, S, S) luma targets with the widest inner-lip openings are
+    sampled onto the mouth frame; each frame pixel is regressed (Eq. 3-6) on the face's
+    mean luma, so the interior follows the light and the skin of the face it goes into.
+    """
+    lips = np.asarray(shapes_t, np.float64)[:, list(INNER_LIPS)]
+    areas = np.array([polygon_area(p) for p in lips])
+    n_open = max(1, int(np.ceil(MOUTH_SHARE * len(lips))))
+    opened = np.argsort(areas, kind="stable")[-n_open:]
+    canonical = canonical_polygon(lips[opened])
+    frames = np.stack([to_mouth_frame(luma_targets[i], lips[i], canonical) for i in opened])
+    faces = np.array([face_mean(luma_targets[i], shapes_t[i]) for i in opened], np.float32)
+    features = np.broadcast_to(faces[:, None, None, None], (*frames.shape, 1))
+    return PixelRidge(alpha=alpha).fit(features, frames[..., None]), canonical
 
 
 def train_geometry(
@@ -292,40 +341,23 @@ def _plan(model: GeometryModel, crop: np.ndarray, intensity, shape=None, mouth=T
                          np.arange(-margin, size + margin, dtype=np.float32))  # fmt: skip
     field = np.stack([map_x - xs, map_y - ys], axis=-1)
     frame = warp_crop(luma(image), src, frame_shape, triangles)
-    # Frame -> target: the texture change and, for an opened mouth, the model's value from
-    # a blurred input (the lip pixels stretched over the opening would print as streaks).
-    planes = [model.texture_change(frame[None])[0]]
-    weight = None
-    if mouth and model.n_points == N_DENSE:
-        # Only the newly opened part: an input whose mouth is already open (teeth) keeps it.
-        opened = 1.0 - _opening_area(source) / max(_opening_area(target), 1e-6)
-        weight = _mouth_weight(target, size) * np.float32(np.clip(opened, 0.0, 1.0))
-        if weight.any():
-            smooth = cv2.GaussianBlur(frame, (0, 0), MOUTH_BLUR)
-            planes.append(smooth + model.texture_change(smooth[None])[0])
-    moved = warp_crop(np.dstack(planes), frame_shape, dst, triangles).reshape(size, size, -1)
+    moved = warp_crop(model.texture_change(frame[None])[0], frame_shape, dst, triangles)
     dose = np.asarray(intensity, np.float32)
-    change = (dose if dose.ndim == 0 else dose[..., None]) * np.repeat(moved[..., :1], 3, axis=2)
+    scale = dose if dose.ndim == 0 else dose[..., None]
+    change = scale * np.repeat(moved[..., None], 3, axis=2)
     interior = None
-    if moved.shape[-1] == 2:
-        # Coloured by the blurred warped crop, it replaces the pixels in the opening.
-        blurred = cv2.GaussianBlur(warped, (0, 0), MOUTH_BLUR)
-        interior = (blurred + (moved[..., 1] - luma(blurred))[..., None], weight)
+    if mouth and model.n_points == N_DENSE:
+        lips = list(INNER_LIPS)
+        # Only the newly opened part: an input whose mouth is already open (teeth) keeps it.
+        opened = 1.0 - polygon_area(source[lips]) / max(polygon_area(target[lips]), 1e-6)
+        weight = polygon_mask(target[lips], size) * np.float32(np.clip(opened, 0.0, 1.0))
+        if weight.any():
+            skin = face_mean(image, source)
+            inside = model.mouth_interior(float(luma(skin[None, None])[0, 0]))
+            values = from_mouth_frame(inside, model.mouth_polygon_, target[lips], size)
+            tint = np.float32(MOUTH_CHROMA) * (skin - luma(skin[None, None])[0, 0])
+            interior = (values[..., None] + tint, weight)
     return _Plan(field, margin, warped, change, interior)
-
-
-def _opening_area(shape: np.ndarray) -> float:
-    """Area (square pixels) of the inner-lip polygon of a (468, 2) shape."""
-    x, y = shape[list(INNER_LIPS)].T
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-
-
-def _mouth_weight(shape: np.ndarray, size: int) -> np.ndarray:
-    """Feathered (S, S) float32 mask of the inner-lip polygon of ``shape``."""
-    mask = np.zeros((size, size), np.float32)
-    polygon = np.rint(shape[list(INNER_LIPS)] * 4).astype(np.int32)
-    cv2.fillPoly(mask, [polygon], 1.0, lineType=cv2.LINE_AA, shift=2)
-    return cv2.GaussianBlur(mask, (0, 0), 0.8)
 
 
 def synthesize(

@@ -46,6 +46,12 @@ class GeometryModel(BaseImageModel):
         Mean target shape in crop pixels: the frame the texture model works in.
     triangles_ : ndarray of shape (T, 3)
         Mesh over ``mean_shape_`` and the ring (stored as floats, integer valued).
+    mouth_coef_, mouth_intercept_ : ndarray of shape (H, W, 1)
+        The opened mouth's interior in the mouth frame: Pixel-RR (Eq. 3-6) of each frame
+        pixel's luma on the face's mean luma, fitted on the training targets' most opened
+        mouths (:func:`pixelfes.geometric.fit`).
+    mouth_polygon_ : ndarray of shape (K, 2)
+        The inner-lip polygon in the mouth frame (frame pixels).
     gain_ : float
         Multiplies the intensity so that 1.0 moves the landmarks as far as the training
         targets' real displacements do on average (the regression shrinks towards the
@@ -60,9 +66,14 @@ class GeometryModel(BaseImageModel):
         "displacement_mean_",
         "shape_left_",
         "shape_right_",
+        "mouth_coef_",
+        "mouth_intercept_",
         "mean_shape_",
         "triangles_",
+        "mouth_polygon_",
     )
+    #: Arrays that place things (shapes, the mesh) rather than learned weights.
+    _frame_names = ("mean_shape_", "triangles_", "mouth_polygon_")
     _extra_names = ("gain_",)
 
     def __init__(self, alpha: float = 0.4, shape_alpha: float = 10000.0, rank: int = 16) -> None:
@@ -77,6 +88,8 @@ class GeometryModel(BaseImageModel):
         shape: ShapeRidge,
         mean_shape: np.ndarray,
         triangles: np.ndarray,
+        mouth: PixelRidge,
+        mouth_polygon: np.ndarray,
         gain: float = 1.0,
     ) -> GeometryModel:
         """Assemble a fitted model from its fitted parts (see :func:`pixelfes.geometric.fit`)."""
@@ -89,6 +102,9 @@ class GeometryModel(BaseImageModel):
         model.shape_right_ = shape.right_.astype(np.float32)
         model.mean_shape_ = np.asarray(mean_shape, np.float32)
         model.triangles_ = np.asarray(triangles, np.float32)
+        model.mouth_coef_ = mouth.coef_[..., :1].astype(np.float32)
+        model.mouth_intercept_ = mouth.intercept_[..., :1].astype(np.float32)
+        model.mouth_polygon_ = np.asarray(mouth_polygon, np.float32)
         model.gain_ = float(gain)
         height, width = texture.image_shape_[:2]
         model.image_shape_ = (int(height), int(width), 3)
@@ -137,6 +153,13 @@ class GeometryModel(BaseImageModel):
         w, b = self.coef_[..., 0], self.intercept_[..., 0]
         return frames * (w - np.float32(1.0)) + b
 
+    def mouth_interior(self, face_luma: float) -> np.ndarray:
+        """The opened mouth's (H, W) luma in the mouth frame, for a face of mean luma
+        ``face_luma`` on [0, 1]."""
+        self._check_fitted()
+        value = np.float32(face_luma)
+        return self.mouth_coef_[..., 0] * value + self.mouth_intercept_[..., 0]
+
     # -- BaseImageModel hooks -----------------------------------------------------------
     def fit(self, X: np.ndarray, T: np.ndarray) -> GeometryModel:
         raise TypeError(
@@ -157,7 +180,8 @@ class GeometryModel(BaseImageModel):
             raise ValueError(f"rank must be a positive integer, got {self.rank!r}")
 
     def _count_parameters(self) -> int:
-        return int(sum(getattr(self, name).size for name in self._array_names[:-2]))
+        learned = [name for name in self._array_names if name not in self._frame_names]
+        return int(sum(getattr(self, name).size for name in learned))
 
     def _check_arrays(self) -> None:
         height, width, _ = self.image_shape_
@@ -171,6 +195,13 @@ class GeometryModel(BaseImageModel):
         rank = self.shape_left_.shape[-1] if self.shape_left_.ndim == 2 else -1
         expect_shape(self.shape_left_, (n2, rank), "shape_left_")
         expect_shape(self.shape_right_, (rank, n2), "shape_right_")
+        mouth = self.mouth_coef_.shape
+        if self.mouth_coef_.ndim != 3 or mouth[-1] != 1 or min(mouth[:2]) < 2:
+            raise ValueError(f"array mouth_coef_ has shape {mouth}, expected (H, W, 1)")
+        expect_shape(self.mouth_intercept_, mouth, "mouth_intercept_")
+        polygon = self.mouth_polygon_
+        if polygon.ndim != 2 or polygon.shape[1] != 2 or len(polygon) < 3:
+            raise ValueError(f"array mouth_polygon_ has shape {polygon.shape}, expected (K, 2)")
         tri = self.triangles_
         n_vertices = len(self.mean_shape_) + N_RING
         if tri.ndim != 2 or tri.shape[1] != 3 or len(tri) == 0:
