@@ -85,7 +85,7 @@ Use it with `pixelfes edit photo.jpg --model {target}-geometry` (needs the geome
 | | |
 |---|---|
 | model | `GeometryModel({params})` |
-| parameters | {model.n_parameters:,} (texture 32,768; shape model and means the rest) |
+| parameters | {model.n_parameters:,} (texture {model.coef_.size * 2:,}; mouth {model.mouth_coef_.size * 2:,}; shape model and means the rest) |
 | mesh | {len(model.triangles_)} triangles over {model.n_points} landmarks + 16 ring points |
 | intensity gain | {model.gain_:.3f} ({gain_text(model.gain_)}) |
 | file | `{path.name}`, {path.stat().st_size // 1024} KB (float32) |
