@@ -69,6 +69,10 @@ def card(name: str, target: str, report, datasets, path: Path) -> str:
     )
     terms = "\n".join(f"- {TERMS[d]}" for d in datasets)
     params = f"alpha={model.alpha:g}, shape_alpha={model.shape_alpha:g}, rank={model.rank}"
+    parts = (
+        f"texture {model.coef_.size * 2:,}; mouth {model.mouth_coef_.size * 2:,}; "
+        "shape model and means the rest"
+    )
     heldout = (
         f"{report.heldout_psnr:.2f} dB vs {report.heldout_identity_psnr:.2f} dB for the "
         f"unchanged input, on {report.n_heldout_subjects} held-out subjects (20% of "
@@ -85,7 +89,7 @@ Use it with `pixelfes edit photo.jpg --model {target}-geometry` (needs the geome
 | | |
 |---|---|
 | model | `GeometryModel({params})` |
-| parameters | {model.n_parameters:,} (texture {model.coef_.size * 2:,}; mouth {model.mouth_coef_.size * 2:,}; shape model and means the rest) |
+| parameters | {model.n_parameters:,} ({parts}) |
 | mesh | {len(model.triangles_)} triangles over {model.n_points} landmarks + 16 ring points |
 | intensity gain | {model.gain_:.3f} ({gain_text(model.gain_)}) |
 | file | `{path.name}`, {path.stat().st_size // 1024} KB (float32) |
