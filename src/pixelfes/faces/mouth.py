@@ -93,10 +93,18 @@ def from_mouth_frame(frame: np.ndarray, canonical: np.ndarray, polygon: np.ndarr
                      size: int) -> np.ndarray:  # fmt: skip
     """Draw an (H, W) mouth frame into ``polygon`` of an S x S crop: (S, S) float32.
 
-    Only the pixels inside ``polygon`` are meaningful (blend with :func:`polygon_mask`).
+    Only the pixels inside ``polygon`` are meaningful (blend with :func:`polygon_mask`);
+    the rest are 0. Only the polygon's bounding box is rasterised.
     """
+    points = np.asarray(polygon, np.float64)
+    x0, y0 = np.clip(np.floor(points.min(axis=0)).astype(int) - 3, 0, size)
+    x1, y1 = np.clip(np.ceil(points.max(axis=0)).astype(int) + 4, 0, size)
+    out = np.zeros((size, size), np.float32)
+    if x1 <= x0 or y1 <= y0:
+        return out
     src, triangles = _fan(canonical)
-    dst, _ = _fan(polygon)
-    map_x, map_y = mesh_maps(src, dst, triangles, (size, size))
-    return cv2.remap(np.asarray(frame, np.float32), map_x, map_y, cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    dst, _ = _fan(points)
+    map_x, map_y = mesh_maps(src, dst, triangles, (y1 - y0, x1 - x0), (float(x0), float(y0)))
+    out[y0:y1, x0:x1] = cv2.remap(np.asarray(frame, np.float32), map_x, map_y,
+                                  cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    return out
