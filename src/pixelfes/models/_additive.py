@@ -43,17 +43,8 @@ class AdditiveFit:
     def fit(self, X: np.ndarray, T: np.ndarray) -> Any:
         """Fit the model on paired images, in chunks of pairs (memory bounded by a chunk).
 
-        Parameters
-        ----------
-        X : ndarray of shape (N, H, W) or (N, H, W, C)
-            Input (e.g. neutral) faces, uint8 or float in [0, 1].
-        T : ndarray of the same shape as X
-            Target (e.g. happy) faces.
-
-        Returns
-        -------
-        self
-            The fitted model.
+        Parameters and return value as :meth:`pixelfes.models.base.BaseImageModel.fit`;
+        the result equals one :meth:`partial_fit` on all the pairs.
         """
         for name in ("statistics_", "image_shape_"):
             self.__dict__.pop(name, None)
