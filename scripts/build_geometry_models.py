@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pixelfes.data import find_pairs, load_pairs
+from pixelfes.data import DATASET_TERMS, find_pairs, load_pairs
 from pixelfes.geometric import MAX_GAIN, train_geometry
 from pixelfes.training import model_metadata
 
@@ -22,14 +22,6 @@ RESEARCH = ("ckplus", "taiwanese")
 DATASETS = {
     "happy": ("london",),
     **{e: RESEARCH for e in ("surprise", "sad", "anger", "disgust", "fear")},
-}
-TERMS = {
-    "london": "Face Research Lab London Set (DeBruine & Jones 2017), CC BY 4.0: the model "
-    "may be used and redistributed with attribution.",
-    "ckplus": "Extended Cohn-Kanade (CK+; Kanade et al. 2000, Lucey et al. 2010): "
-    "non-commercial research use only. This model is derived from it: research use only.",
-    "taiwanese": "Taiwanese Facial Expression Image Database (Chen, Cho & Tseng 2013): "
-    "academic research only. This model is derived from it: research use only.",
 }
 
 
@@ -67,7 +59,7 @@ def card(name: str, target: str, report, datasets, path: Path) -> str:
         if research
         else "Free to use and redistribute with attribution (CC BY 4.0 training data)."
     )
-    terms = "\n".join(f"- {TERMS[d]}" for d in datasets)
+    terms = "\n".join(f"- {DATASET_TERMS[d]}" for d in datasets)
     params = f"alpha={model.alpha:g}, shape_alpha={model.shape_alpha:g}, rank={model.rank}"
     parts = (
         f"texture {model.coef_.size * 2:,}; mouth {model.mouth_coef_.size * 2:,}; "

@@ -20,7 +20,7 @@ import argparse
 from pathlib import Path
 
 from pixelfes.bundled import fit_bundled, heldout_psnr, recipe, to_luma
-from pixelfes.data import find_pairs, load_pairs
+from pixelfes.data import DATASET_TERMS, find_pairs, load_pairs
 from pixelfes.exceptions import DatasetError
 from pixelfes.faces import face_mask
 from pixelfes.photometric import pooled_statistics
@@ -42,14 +42,6 @@ SPECS = [
 #: that 5-fold subject-disjoint CV on London chose before (0.04; 0.001-0.4 were within
 #: 0.1 dB) and no consistency gain.
 OVERRIDES = {"neutral-to-happy-ccby": (0.04, 0.0)}
-TERMS = {
-    "london": "Face Research Lab London Set (DeBruine & Jones 2017), CC BY 4.0: the model "
-    "may be used and redistributed with attribution.",
-    "ckplus": "Extended Cohn-Kanade (CK+; Kanade et al. 2000, Lucey et al. 2010): "
-    "non-commercial research use only. This model is derived from it: research use only.",
-    "taiwanese": "Taiwanese Facial Expression Image Database (Chen, Cho & Tseng 2013): "
-    "academic research only. This model is derived from it: research use only.",
-}
 
 
 def available(datasets, source, target, root):
@@ -138,7 +130,7 @@ def model_card(name, metadata, path: Path, n_skipped: int, lodo_rows: list[str])
         if research_only
         else "Free to use and redistribute with attribution of the London set (CC BY 4.0)."
     )
-    terms = "\n".join(f"- {TERMS[d]}" for d in datasets)
+    terms = "\n".join(f"- {DATASET_TERMS[d]}" for d in datasets)
     strength = metadata["consistency_strength"]
     gain = (
         ", its change scaled down where the training pairs change inconsistently "

@@ -20,10 +20,19 @@ from pixelfes.exceptions import DatasetError
 from pixelfes.expressions import EXPRESSIONS, normalise_expression
 from pixelfes.formats import IMAGE_EXTENSIONS
 
-__all__ = ["DATASETS", "IMAGE_EXTENSIONS", "Pair", "dataset_dir", "find_pairs"]
+__all__ = ["DATASETS", "DATASET_TERMS", "IMAGE_EXTENSIONS", "Pair", "dataset_dir", "find_pairs"]
 
 #: The shared datasets by name, with their folder under the data root.
 DATASETS = {"london": "london", "ckplus": "ckplus128", "taiwanese": "taiwanese256"}
+#: Each shared dataset's terms as they bind a model trained on it (quoted in model cards).
+DATASET_TERMS = {
+    "london": "Face Research Lab London Set (DeBruine & Jones 2017), CC BY 4.0: the model "
+    "may be used and redistributed with attribution.",
+    "ckplus": "Extended Cohn-Kanade (CK+; Kanade et al. 2000, Lucey et al. 2010): "
+    "non-commercial research use only. This model is derived from it: research use only.",
+    "taiwanese": "Taiwanese Facial Expression Image Database (Chen, Cho & Tseng 2013): "
+    "academic research only. This model is derived from it: research use only.",
+}
 _DATASET_ALIASES = {"ck+": "ckplus", "ckplus128": "ckplus", "taiwanese256": "taiwanese"}
 #: File endings (lower case) treated as images in a user's folder.
 _MAX_LISTED = 20
