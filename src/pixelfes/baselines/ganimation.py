@@ -26,34 +26,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pixelfes.baselines.stargan import encoder_decoder, tile_labels
+from pixelfes.baselines.stargan import ConditionalGenerator, output_head
 
 __all__ = ["GANimationGenerator"]
 
 
-class GANimationGenerator(nn.Module):
+class GANimationGenerator(ConditionalGenerator):
     """(B, C, H, W) in [-1, 1] and (B, D) labels -> (B, C, H, W), through attention.
 
-    Parameters
-    ----------
-    c_dim : int
-        Length of the condition vector (7 expressions here; 17 action units in the paper).
-    conv_dim, n_residual, image_channels : int
-        As :class:`~pixelfes.baselines.stargan.StarGenerator`.
+    Parameters as :class:`~pixelfes.baselines.stargan.ConditionalGenerator`; ``c_dim`` is
+    the length of the condition vector (7 expressions here; 17 action units in the paper).
     """
 
-    def __init__(
-        self, c_dim: int = 7, conv_dim: int = 64, n_residual: int = 6, image_channels: int = 3
-    ) -> None:
-        super().__init__()
-        self.c_dim = c_dim
-        self.trunk, dim = encoder_decoder(image_channels + c_dim, conv_dim, n_residual)
-        self.colour = nn.Sequential(nn.Conv2d(dim, image_channels, 7, 1, 3, bias=False), nn.Tanh())
-        self.attention = nn.Sequential(nn.Conv2d(dim, 1, 7, 1, 3, bias=False), nn.Sigmoid())
+    def _add_heads(self, channels: int, image_channels: int) -> None:
+        self.colour = output_head(channels, image_channels, nn.Tanh())
+        self.attention = output_head(channels, 1, nn.Sigmoid())
 
     def masks(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The colour mask (B, C, H, W) in [-1, 1] and attention mask (B, 1, H, W) in [0, 1]."""
-        features = self.trunk(tile_labels(x, c))
+        features = self.features(x, c)
         return self.colour(features), self.attention(features)
 
     def compose(self, x: torch.Tensor, colour: torch.Tensor, attention: torch.Tensor):

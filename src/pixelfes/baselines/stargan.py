@@ -26,6 +26,7 @@ from torch import nn
 
 __all__ = [
     "PAPER_TABLE_I",
+    "ConditionalGenerator",
     "StarDiscriminator",
     "StarGenerator",
     "count_parameters",
@@ -102,8 +103,14 @@ def encoder_decoder(in_channels: int, conv_dim: int, n_residual: int, n_sampling
     return nn.Sequential(*layers), dim
 
 
-class StarGenerator(nn.Module):
-    """StarGAN's generator: (B, C, H, W) in [-1, 1] and (B, D) labels -> (B, C, H, W).
+def output_head(channels: int, out_channels: int, activation: nn.Module) -> nn.Sequential:
+    """A 7x7 output convolution and its activation, on the trunk's last feature map."""
+    return nn.Sequential(nn.Conv2d(channels, out_channels, 7, 1, 3, bias=False), activation)
+
+
+class ConditionalGenerator(nn.Module):
+    """What StarGAN's and GANimation's generators share: the label tiled into the input
+    channels, then :func:`encoder_decoder`; a subclass adds its heads in ``_add_heads``.
 
     Parameters
     ----------
@@ -125,11 +132,28 @@ class StarGenerator(nn.Module):
         super().__init__()
         self.c_dim = c_dim
         self.trunk, dim = encoder_decoder(image_channels + c_dim, conv_dim, n_residual)
-        self.output = nn.Sequential(nn.Conv2d(dim, image_channels, 7, 1, 3, bias=False), nn.Tanh())
+        self._add_heads(dim, image_channels)
+
+    def _add_heads(self, channels: int, image_channels: int) -> None:
+        raise NotImplementedError
+
+    def features(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """The trunk's last feature map for images ``x`` and labels ``c`` (B, c_dim)."""
+        return self.trunk(tile_labels(x, c))
+
+
+class StarGenerator(ConditionalGenerator):
+    """StarGAN's generator: (B, C, H, W) in [-1, 1] and (B, D) labels -> (B, C, H, W).
+
+    Parameters as :class:`ConditionalGenerator`; one 7x7 output convolution with tanh.
+    """
+
+    def _add_heads(self, channels: int, image_channels: int) -> None:
+        self.output = output_head(channels, image_channels, nn.Tanh())
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """Translate ``x`` to the domains ``c`` (one-hot or soft, (B, c_dim))."""
-        return self.output(self.trunk(tile_labels(x, c)))
+        return self.output(self.features(x, c))
 
 
 class StarDiscriminator(nn.Module):
