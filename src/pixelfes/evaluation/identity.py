@@ -15,12 +15,11 @@ The model files are located without importing ``face_recognition_models`` (whose
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 
-from pixelfes.evaluation._common import as_float_batch, missing
+from pixelfes.evaluation._common import as_float_batch, missing, package_file
 
 __all__ = ["EMBEDDING_SIZE", "SAME_PERSON_THRESHOLD", "IdentityEmbedder", "identity_distance"]
 
@@ -32,14 +31,12 @@ _MODELS = "face-recognition-models==0.3.0"
 
 
 def _model_file(name: str) -> Path:
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise missing("face-recognition-models", _MODELS, "identity_distance")
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "models" / name
-        if path.is_file():
-            return path
-    raise missing("face-recognition-models", _MODELS, f"identity_distance ({name} missing)")
+    return package_file(
+        "face_recognition_models",
+        f"models/{name}",
+        missing("face-recognition-models", _MODELS, "identity_distance"),
+        missing("face-recognition-models", _MODELS, f"identity_distance ({name} missing)"),
+    )
 
 
 @functools.lru_cache(maxsize=1)

