@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from pixelfes.evaluation.report import markdown_table
 from pixelfes.kernel_selection import KERNEL_GRID, cross_validate_kernel
 from pixelfes.models import GlobalRidge, MaskedRidge, PixelKernelRidge, PixelRidge
 from pixelfes.models.kernel_levels import level_statistics, level_values
@@ -299,10 +300,7 @@ def print_table() -> None:
         "peak MiB",
         "on disk",
     ]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for cells in ROWS:
-        print("| " + " | ".join(cells) + " |")
+    print(markdown_table(header, ROWS))
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from pixelfes.bundled import fit_bundled
 from pixelfes.editing import synthesize
 from pixelfes.evaluation import lodo
 from pixelfes.evaluation.protocols import load_set
+from pixelfes.evaluation.report import markdown_table
 from pixelfes.faces.geometry import template_points
 
 #: (alpha, strength, how the luma change goes into RGB); the first is the shipped happy recipe.
@@ -151,10 +152,7 @@ def main() -> None:
         "lisa1 mouth RGB",
         "lisa1 brow band luma change",
     ]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print(markdown_table(header, rows))
 
 
 if __name__ == "__main__":
