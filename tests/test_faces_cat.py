@@ -28,6 +28,16 @@ def chelsea(shared_data) -> np.ndarray:
     return read_image(path)
 
 
+@pytest.fixture
+def two_faces(tmp_path) -> tuple[Path, np.ndarray]:
+    """A photo file of two faces side by side (the portrait and its mirror), and its pixels."""
+    portrait = read_image(PORTRAIT)
+    pair = np.ascontiguousarray(np.hstack([portrait, portrait[:, ::-1]]))
+    photo = tmp_path / "pair.png"
+    write_image(photo, pair)
+    return photo, pair
+
+
 def _eye_error(face, eyes: np.ndarray) -> float:
     """Largest eye error over the inter-ocular distance."""
     iod = np.hypot(*(eyes[1] - eyes[0]))
@@ -67,11 +77,8 @@ def test_no_cat_in_a_human_portrait_or_a_blank():
     assert CatFaceDetector().detect(read_image(PORTRAIT)) == []
 
 
-def test_faces_command_lists_and_previews(tmp_path):
-    portrait = read_image(PORTRAIT)
-    pair = np.ascontiguousarray(np.hstack([portrait, portrait[:, ::-1]]))
-    photo = tmp_path / "pair.png"
-    write_image(photo, pair)
+def test_faces_command_lists_and_previews(two_faces, tmp_path):
+    photo, pair = two_faces
     preview = tmp_path / "preview.png"
     result = CliRunner().invoke(main, ["faces", str(photo), "--preview", str(preview)])
     assert result.exit_code == 0, result.output
@@ -82,11 +89,8 @@ def test_faces_command_lists_and_previews(tmp_path):
     assert read_image(preview).shape == pair.shape
 
 
-def test_edit_face_and_region_options(tmp_path):
-    portrait = read_image(PORTRAIT)
-    pair = np.ascontiguousarray(np.hstack([portrait, portrait[:, ::-1]]))
-    photo = tmp_path / "pair.png"
-    write_image(photo, pair)
+def test_edit_face_and_region_options(two_faces, tmp_path):
+    photo, pair = two_faces
     out = tmp_path / "out.png"
     args = ["edit", str(photo), "-o", str(out), "--face", "1", "--region", "mouth=1.2,eyes=0"]
     result = CliRunner().invoke(main, args)
