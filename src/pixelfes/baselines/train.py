@@ -22,7 +22,12 @@ from torch import nn
 
 from pixelfes.baselines.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from pixelfes.baselines.ganimation import GANimationGenerator
-from pixelfes.baselines.losses import LossWeights, discriminator_losses, generator_losses
+from pixelfes.baselines.losses import (
+    PUBLISHED,
+    LossWeights,
+    discriminator_losses,
+    generator_losses,
+)
 from pixelfes.baselines.pool import DOMAINS
 from pixelfes.baselines.stargan import StarDiscriminator, StarGenerator
 
@@ -59,11 +64,11 @@ class TrainConfig:
     n_critic: int = 5
     schedule_iterations: int = 200_000
     decay_iterations: int = 100_000
-    lambda_cls: float = 1.0
-    lambda_rec: float = 10.0
-    lambda_gp: float = 10.0
-    lambda_mask: float = 0.1
-    lambda_smooth: float = 1e-5
+    lambda_cls: float = PUBLISHED.cls
+    lambda_rec: float = PUBLISHED.rec
+    lambda_gp: float = PUBLISHED.gp
+    lambda_mask: float = PUBLISHED.mask
+    lambda_smooth: float = PUBLISHED.smooth
     seed: int = 0
 
     def __post_init__(self) -> None:
