@@ -4,8 +4,9 @@
 
 For each split the geometry model is fitted on the training sets and applied to the
 held-out faces with and without the mouth step (``geometric.synthesize(mouth=...)``).
-Printed per split: PSNR inside the real target's inner-lip polygon (targets whose opening
-is at least ``MIN_OPENING`` px²) and the two judges' rates on the whole face. About a
+Printed per split: PSNR inside the real target's inner-lip polygon (the target moved onto
+its input's pose, :func:`pixelfes.geometric.in_input_pose`; targets whose opening is at
+least ``MIN_OPENING`` px²) and the two judges' rates on the whole face. About a
 minute for all six expressions on 2 cores. Needs the shared data, the geometry and eval
 extras.
 """
@@ -18,7 +19,7 @@ import warnings
 import numpy as np
 
 from pixelfes import geometric
-from pixelfes.colour import to_unit
+from pixelfes.colour import to_rgb, to_unit
 from pixelfes.evaluation import lodo
 from pixelfes.evaluation.judges import Judges
 from pixelfes.evaluation.lodo_geometry import GeometryMethod, LandmarkCache
@@ -29,10 +30,6 @@ from pixelfes.faces.mouth import polygon_area, polygon_mask
 
 MIN_OPENING = 20.0
 EXPRESSIONS = ("happy", "surprise", "fear", "sad", "anger", "disgust")
-
-
-def rgb(crops: np.ndarray) -> np.ndarray:
-    return np.repeat(crops, 3, axis=-1) if crops.shape[-1] == 1 else crops
 
 
 def edited(model, crops: np.ndarray, shapes: np.ndarray, mouth: bool) -> np.ndarray:
@@ -68,8 +65,11 @@ def main() -> None:
         for split in lodo.splits(expression, sets, 2):
             method = GeometryMethod(fallback=None, landmarks=landmarks)
             method.fit(split.train.X, split.train.T, split.train.subjects)
-            X, T = rgb(split.test.X), rgb(split.test.T)
-            shapes, target_shapes = landmarks(X), landmarks(T)
+            X, T = to_rgb(split.test.X), to_rgb(split.test.T)
+            shapes, raw_shapes = landmarks(X), landmarks(T)
+            # The targets in their inputs' pose, as the headline table scores them.
+            T = geometric.in_input_pose(T, shapes, raw_shapes)
+            target_shapes = geometric.without_pose(shapes, raw_shapes)
             cells = []
             for mouth in (True, False):
                 out = edited(method.model_, X, shapes, mouth)

@@ -15,13 +15,19 @@ from pixelfes.evaluation.judges import Judges
 from pixelfes.evaluation.lodo_geometry import GeometryMethod, LandmarkCache
 from pixelfes.evaluation.lodo_report import headline_markdown, headline_table, targets
 from pixelfes.evaluation.protocols import PairSet
+from pixelfes.faces.landmarks import STABLE_POINTS
 from pixelfes.metrics import batch_psnr
 from pixelfes.models import PixelRidge
 
 SIZE = 64
 _SIDE = np.linspace(-18, 18, 22)
-#: 468 points on a grid around the crop's centre: the stand-in face mesh.
+_ANGLES = np.linspace(0, 2 * np.pi, len(STABLE_POINTS), endpoint=False)
+#: Where the stand-in mesh's stable points sit: a still rim just outside the crop.
+RIM = SIZE / 2 + 46 * np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], axis=1)
+#: 468 points on a grid around the crop's centre, the stable ones on the rim: the
+#: stand-in face mesh.
 BASE = np.stack(np.meshgrid(_SIDE, _SIDE), -1).reshape(-1, 2)[:468] + SIZE / 2
+BASE[list(STABLE_POINTS)] = RIM
 
 
 def square_face(cx: float, cy: float, channels: int) -> np.ndarray:
@@ -31,9 +37,12 @@ def square_face(cx: float, cy: float, channels: int) -> np.ndarray:
 
 
 def follow_square(crop: np.ndarray) -> np.ndarray:
-    """The mesh moved with the dark square (a landmark detector for the synthetic faces)."""
+    """The mesh moved with the dark square, the face (its stable points) still: a landmark
+    detector for the synthetic faces."""
     ys, xs = np.nonzero(crop[..., 0] < 90)
-    return BASE + np.array([xs.mean() + 0.5, ys.mean() + 0.5]) - SIZE / 2
+    points = BASE + np.array([xs.mean() + 0.5, ys.mean() + 0.5]) - SIZE / 2
+    points[list(STABLE_POINTS)] = RIM
+    return points
 
 
 def square_pairs(n: int, channels: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,6 +120,11 @@ def small_run(monkeypatch):
     }
     monkeypatch.setattr("pixelfes.evaluation.pairs.load_sets", lambda *a, **k: dict(sets))
     monkeypatch.setattr(lodo_suite, "Judges", lambda: Judges((), identity=False, lpips=False))
+    # One face mesh for every crop: the targets' pose is the inputs' (no move).
+    points = np.random.default_rng(9).uniform(2, 14, (468, 2))
+    monkeypatch.setattr(
+        "pixelfes.evaluation.lodo_geometry.LandmarkCache", lambda: LandmarkCache(lambda c: points)
+    )
     builtin = [
         lodo.LumaMethod(lodo.INPUT, lambda X, T: lambda y: y / np.float32(255)),
         lodo.LumaMethod("pixel_rr", lodo._model_fit(lambda: PixelRidge())),

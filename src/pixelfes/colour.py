@@ -64,3 +64,9 @@ def to_gray(images: np.ndarray) -> np.ndarray:
     if array.shape[-1:] == (1,):
         return array
     return luma(array)[..., None]
+
+
+def to_rgb(images: np.ndarray) -> np.ndarray:
+    """(..., 1) grey images as three equal channels (..., 3); others returned as they are."""
+    images = np.asarray(images)
+    return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images

@@ -293,6 +293,7 @@ def run_split(
     n_examples: int = 4,
     log: Callable[[str], None] = lambda _: None,
     ceiling: bool = True,
+    targets: np.ndarray | None = None,
 ) -> LodoResults:
     """Fit every method on the split's training pairs and score every test image.
 
@@ -307,6 +308,9 @@ def run_split(
     log : callable
     ceiling : bool
         Also score the real target photos (the ceiling rows).
+    targets : ndarray (N, S, S, C) uint8, optional
+        The real targets as scored and shown (default: the test pairs' own), e.g. moved
+        onto their inputs' pose (:func:`pixelfes.evaluation.pose.targets_in_input_pose`).
 
     Returns
     -------
@@ -315,6 +319,9 @@ def run_split(
         the outputs of the example faces; the methods' labels.
     """
     test = split.test
+    real = test.T if targets is None else np.asarray(targets)
+    if real.shape != test.T.shape:
+        raise ValueError(f"targets have shape {real.shape}, the test pairs {test.T.shape}")
     base = {
         "protocol": "lodo",
         "expression": split.expression,
@@ -326,12 +333,12 @@ def run_split(
         {**base, "subject": s, "image": name, "index": i}
         for i, (s, name) in enumerate(zip(test.subjects, test.names, strict=True))
     ]
-    input_vecs, target_vecs = judges.embed(test.X), judges.embed(test.T)
+    input_vecs, target_vecs = judges.embed(test.X), judges.embed(real)
     shown = np.unique(np.linspace(0, len(test) - 1, min(n_examples, len(test))).astype(int))
     results = LodoResults()
     key = (split.expression, split.held_out)
-    results.examples[key] = {"input": test.X[shown], REAL_TARGET: test.T[shown]}
-    outputs_of = [(REAL_TARGET, to_unit(test.T), 0.0, "")] if ceiling else []
+    results.examples[key] = {"input": test.X[shown], REAL_TARGET: real[shown]}
+    outputs_of = [(REAL_TARGET, to_unit(real), 0.0, "")] if ceiling else []
     for method in method_list:
         start = time.perf_counter()
         _fit(method, split.train)
@@ -348,7 +355,7 @@ def run_split(
         scores = judges.score(
             outputs,
             test.X,
-            test.T,
+            real,
             split.expression,
             input_vecs,
             target_vecs,

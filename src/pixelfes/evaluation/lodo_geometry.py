@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from pixelfes.colour import to_unit
+from pixelfes.colour import to_rgb, to_unit
 from pixelfes.exceptions import GeometryError
 
 __all__ = ["GeometryMethod", "LandmarkCache"]
@@ -69,11 +69,6 @@ class LandmarkCache:
                 self.n_detected += 1
             out.append(self._points[key])
         return np.stack(out)
-
-
-def _rgb(crops: np.ndarray) -> np.ndarray:
-    crops = np.asarray(crops)
-    return np.repeat(crops, 3, axis=-1) if crops.shape[-1] == 1 else crops
 
 
 class GeometryMethod:
@@ -120,7 +115,7 @@ class GeometryMethod:
         """Fit on (N, S, S, C) uint8 pairs; ``groups`` (subjects) calibrate the gain."""
         from pixelfes import geometric
 
-        X3, T3 = _rgb(X), _rgb(T)
+        X3, T3 = to_rgb(X), to_rgb(T)
         self.model_ = geometric.fit(X3, T3, self.landmarks(X3), self.landmarks(T3), subjects=groups)
         self._pairs = (X, T)
         self._fallback_fitted = False
@@ -131,7 +126,7 @@ class GeometryMethod:
         from pixelfes import geometric
 
         X = np.asarray(X)
-        rgb = _rgb(X)
+        rgb = to_rgb(X)
         shapes = self.landmarks(rgb)
         out = to_unit(X)
         failed = []

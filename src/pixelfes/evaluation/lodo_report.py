@@ -337,6 +337,13 @@ def headline_markdown(
         "independent classifiers (FER2013 mini-Xception from `fer`; the network shipped by "
         "`facex`); `/ ceiling` divides by the real target's rate. facex's training data is "
         "not stated; it labels CK+ photos almost perfectly, so it may have seen them.",
+        "- The real target is shown and scored *in its input's pose*: the two crops of a pair "
+        "are aligned separately by five points the expression itself moves, so a target's "
+        "face sits shifted and scaled in its crop (CK+ surprise: 7% smaller, 2 px higher); "
+        "each target crop is moved by the similarity that maps its face mesh's stable points "
+        "(nose, inner eye corners, temples) onto its input's "
+        "(`pixelfes.evaluation.pose.targets_in_input_pose`), so that the pixel measures "
+        "below compare expressions, not crop alignments.",
         "- `identity kept %`: dlib embedding distance between the output and the unedited "
         "input below 0.6 (dlib's same-person threshold). `convincing / ceiling`: faces that a "
         "judge classifies as the target *and* that keep their identity, mean of the two "

@@ -67,6 +67,9 @@ class LodoSettings:
         Run only these method ids and replace their rows in the stored scores (which must
         come from a run with the same test images); None runs everything and rewrites
         the scores and figures.
+    input_pose : bool
+        Score against the real targets moved onto their inputs' pose
+        (:func:`pixelfes.evaluation.pose.targets_in_input_pose`; needs the face mesh).
     """
 
     expressions: tuple[str, ...] = EXPRESSIONS
@@ -74,6 +77,7 @@ class LodoSettings:
     kr_grid: dict[str, tuple[float, ...]] | None = None
     max_test: int | None = None
     methods: tuple[str, ...] | None = None
+    input_pose: bool = True
 
     @classmethod
     def fast(cls) -> LodoSettings:
@@ -121,6 +125,7 @@ def run_lodo(
     from pixelfes.bundled import recipe
     from pixelfes.evaluation.lodo_geometry import LandmarkCache
     from pixelfes.evaluation.pairs import load_sets
+    from pixelfes.evaluation.pose import targets_in_input_pose
 
     settings = settings or LodoSettings()
     selected = settings.methods
@@ -148,7 +153,12 @@ def run_lodo(
                 _check_known(selected, seen)
             if selected is not None:
                 methods = [m for m in methods if m.id in selected]
-            result = lodo.run_split(split, methods, judges, log=log, ceiling=selected is None)
+            targets = None
+            if settings.input_pose:
+                targets = targets_in_input_pose(split.test.X, split.test.T, landmarks)
+            result = lodo.run_split(
+                split, methods, judges, log=log, ceiling=selected is None, targets=targets
+            )
             records += result.records
             ran.append((expression, split.held_out))
             folder = out / "figures" if split.held_out in PUBLIC else private_figures

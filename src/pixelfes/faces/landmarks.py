@@ -27,12 +27,15 @@ import cv2
 import numpy as np
 
 from pixelfes.exceptions import ImageError, MissingDependencyError
+from pixelfes.faces.geometry import fit_similarity
 
 __all__ = [
     "N_DENSE",
+    "STABLE_POINTS",
     "dense_landmarks",
     "dense_landmarks_batch",
     "mesh_model_path",
+    "pose_change",
     "require_dense_landmarks",
 ]
 
@@ -45,6 +48,9 @@ _INPUT = 192
 PAD = 0.15
 _INSTALL = "pip install ai-edge-litert==1.4.0 && pip install --no-deps mediapipe==0.10.21"
 
+#: Points an expression hardly moves: the nose's ridge and tip, the inner eye corners and
+#: the temples. A similarity fitted on them separates a face's pose from its expression.
+STABLE_POINTS = (1, 2, 3, 4, 5, 6, 168, 195, 197, 248, 133, 362, 127, 356, 234, 454)
 #: Inner-lip contour (upper lip 78 -> 308 then lower lip back), the opening of the mouth.
 INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87,
               178, 88, 95)  # fmt: skip
@@ -184,3 +190,15 @@ def eye_centres(points: np.ndarray) -> np.ndarray:
         [pts[..., list(LEFT_EYE), :].mean(axis=-2), pts[..., list(RIGHT_EYE), :].mean(axis=-2)],
         axis=-2,
     )
+
+
+def pose_change(shape: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The similarity (2 x 3) taking ``shape``'s pose onto ``reference``'s: least squares on
+    their ``STABLE_POINTS`` (two (468, 2) shapes of one face, e.g. a target's and its input's).
+
+    Applied to ``shape`` (``shape @ M[:, :2].T + M[:, 2]``) it leaves only what the
+    expression moved; applied to the target's crop (``cv2.warpAffine``) it shows the target
+    in the input's pose.
+    """
+    stable = list(STABLE_POINTS)
+    return fit_similarity(np.asarray(shape)[stable], np.asarray(reference)[stable])
