@@ -5,7 +5,7 @@
 For each split the geometry model is fitted on the training sets and applied to the
 held-out faces with and without the mouth step (``geometric.synthesize(mouth=...)``).
 Printed per split: PSNR inside the real target's inner-lip polygon (the target moved onto
-its input's pose, :func:`pixelfes.geometric.in_input_pose`; targets whose opening is at
+its input's pose, :func:`pixelfes.faces.pose.in_input_pose`; targets whose opening is at
 least ``MIN_OPENING`` px²) and the two judges' rates on the whole face. About a
 minute for all six expressions on 2 cores. Needs the shared data, the geometry and eval
 extras.
@@ -27,6 +27,7 @@ from pixelfes.evaluation.pairs import load_sets
 from pixelfes.exceptions import GeometryError
 from pixelfes.faces.landmarks import INNER_LIPS
 from pixelfes.faces.mouth import polygon_area, polygon_mask
+from pixelfes.faces.pose import in_input_pose, without_pose
 
 MIN_OPENING = 20.0
 EXPRESSIONS = ("happy", "surprise", "fear", "sad", "anger", "disgust")
@@ -68,8 +69,8 @@ def main() -> None:
             X, T = to_rgb(split.test.X), to_rgb(split.test.T)
             shapes, raw_shapes = landmarks(X), landmarks(T)
             # The targets in their inputs' pose, as the headline table scores them.
-            T = geometric.in_input_pose(T, shapes, raw_shapes)
-            target_shapes = geometric.without_pose(shapes, raw_shapes)
+            T = in_input_pose(T, shapes, raw_shapes)
+            target_shapes = without_pose(shapes, raw_shapes)
             cells = []
             for mouth in (True, False):
                 out = edited(method.model_, X, shapes, mouth)

@@ -9,7 +9,8 @@ import pytest
 from pixelfes.evaluation import lodo
 from pixelfes.evaluation.pose import targets_in_input_pose
 from pixelfes.evaluation.protocols import PairSet
-from pixelfes.faces.landmarks import N_DENSE, STABLE_POINTS, pose_change
+from pixelfes.faces.landmarks import N_DENSE, STABLE_POINTS
+from pixelfes.faces.pose import pose_change
 
 RNG = np.random.default_rng(5)
 SIZE = 64

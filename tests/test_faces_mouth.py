@@ -63,7 +63,8 @@ def test_mouth_frame_round_trip_keeps_the_inside():
 
 
 def test_mouth_model_learns_the_widest_openings_interior():
-    from pixelfes.geometric import face_mean, fit_mouth
+    from pixelfes.faces.mouth import face_mean
+    from pixelfes.geometric import fit_mouth
     from pixelfes.models import PixelRidge
 
     # Faces of different brightness; a bright band (teeth) under the upper lip, dark below.

@@ -246,6 +246,7 @@ def test_the_fitted_gain_matches_real_to_predicted_lengths_on_held_out_subjects(
 
 def test_without_pose_keeps_the_expression_and_drops_the_pose():
     from pixelfes.faces.landmarks import N_DENSE, STABLE_POINTS
+    from pixelfes.faces.pose import in_input_pose, without_pose
 
     rng = np.random.default_rng(3)
     inputs = 64.0 + rng.normal(0, 25, (2, N_DENSE, 2))
@@ -255,12 +256,12 @@ def test_without_pose_keeps_the_expression_and_drops_the_pose():
     angle, scale, shift = 0.05, 0.93, np.array([1.5, -2.0])
     rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     targets = (inputs + expression) @ rotation.T + shift  # the crop's pose changed too
-    np.testing.assert_allclose(geometric.without_pose(inputs, targets), inputs + expression,
+    np.testing.assert_allclose(without_pose(inputs, targets), inputs + expression,
                                atol=1e-9)  # fmt: skip
     # The images follow the same move: a target crop shifted in its crop comes back.
     crop = np.zeros((1, SIZE, SIZE, 1), np.uint8)
     crop[0, 10:18, 12:22] = 200
     moved = np.roll(crop, (3, -2), axis=(1, 2))
     shapes = 32.0 + rng.normal(0, 8, (1, N_DENSE, 2))
-    back = geometric.in_input_pose(moved, shapes, shapes + np.array([-2.0, 3.0]))
+    back = in_input_pose(moved, shapes, shapes + np.array([-2.0, 3.0]))
     np.testing.assert_array_equal(back, crop)

@@ -6,7 +6,7 @@ crops (:func:`synthesize`) and to photos at their own resolution (:func:`edit_fa
 1. the 468 dense landmarks of the input crop (:mod:`pixelfes.faces.landmarks`);
 2. the shape model predicts the target landmarks; ``intensity`` scales the displacement
    (fitted on the expression's own movement, without the pose change between the crops
-   of a pair: :func:`without_pose`);
+   of a pair: :func:`pixelfes.faces.pose.without_pose`);
 3. the photo is warped piecewise-affinely from the input shape to the predicted shape at
    full resolution, through the crop matrix; the mesh's ring lies well outside the crop,
    so the displacement fades to zero smoothly and the jaw may move below the crop;
@@ -40,21 +40,16 @@ from pixelfes.data.splits import subject_kfold, subject_train_test_split
 from pixelfes.exceptions import GeometryError
 from pixelfes.faces.align import AlignedFace, paste_change
 from pixelfes.faces.geometry import invert_affine
-from pixelfes.faces.landmarks import (
-    FACE_OVAL,
-    INNER_LIPS,
-    N_DENSE,
-    dense_landmarks,
-    mesh_priority,
-    pose_change,
-)
+from pixelfes.faces.landmarks import INNER_LIPS, N_DENSE, dense_landmarks, mesh_priority
 from pixelfes.faces.mouth import (
     canonical_polygon,
+    face_mean,
     from_mouth_frame,
     polygon_area,
     polygon_mask,
     to_mouth_frame,
 )
+from pixelfes.faces.pose import in_input_pose, without_pose
 from pixelfes.faces.warp import (
     RING_EXTENT,
     check_landmarks,
@@ -71,16 +66,13 @@ from pixelfes.training import TrainReport
 
 __all__ = [
     "edit_face",
-    "face_mean",
     "fit",
     "fit_mouth",
     "frame_crops",
-    "in_input_pose",
     "mesh_box",
     "shape_gain",
     "synthesize",
     "train_geometry",
-    "without_pose",
 ]
 
 #: Closest spacing of mesh vertices (fraction of the crop side): 3.8 px at 128, where a
@@ -188,45 +180,6 @@ def fit(
                                     gain=gain)  # fmt: skip
 
 
-def without_pose(shapes_x: np.ndarray, shapes_t: np.ndarray) -> np.ndarray:
-    """(N, 468, 2) target shapes moved onto their inputs' pose: what the expression moved,
-    without the change of pose between the two crops
-    (:func:`pixelfes.faces.landmarks.pose_change`).
-
-    The crops of a pair are aligned separately by five points the expression itself moves
-    (eyes, mouth corners), so a target's whole face shifts and scales in its crop: the
-    real surprise targets of CK+ are 7% smaller and 2 px higher than their neutral
-    inputs, the happy ones of CK+ and the Taiwanese set 2 px lower. A shape model fitted
-    on raw targets learns that as part of the expression and slides and shrinks the face
-    it edits; fitted on these it learns what the face itself does.
-    """
-    shapes_t = np.asarray(shapes_t, np.float64)
-    out = np.empty_like(shapes_t)
-    for i, (x, t) in enumerate(zip(shapes_x, shapes_t, strict=True)):
-        m = pose_change(t, x)
-        out[i] = t @ m[:, :2].T + m[:, 2]
-    return out
-
-
-def in_input_pose(T: np.ndarray, shapes_x: np.ndarray, shapes_t: np.ndarray) -> np.ndarray:
-    """(N, S, S, C) target crops moved onto their inputs' pose, given both crops' (N, 468, 2)
-    landmarks (border replicated): the real targets as the pixel measures should see them
-    (:func:`without_pose`)."""
-    T = np.asarray(T)
-    out = np.empty_like(T)
-    for i, (x, t) in enumerate(zip(shapes_x, shapes_t, strict=True)):
-        moved = cv2.warpAffine(T[i], pose_change(t, x), (T.shape[2], T.shape[1]),
-                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        out[i] = moved.reshape(T.shape[1:])
-    return out
-
-
-def face_mean(crop: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    """Mean of an (S, S[, C]) crop inside the face oval of its (468, 2) landmarks: () or (C,)."""
-    mask = polygon_mask(np.asarray(shape)[list(FACE_OVAL)], crop.shape[0], feather=0) > 0
-    return crop[mask].mean(axis=0) if mask.any() else crop.reshape(-1, *crop.shape[2:]).mean(0)
-
-
 def fit_mouth(
     luma_targets: np.ndarray, shapes_t: np.ndarray, alpha: float = 0.4
 ) -> tuple[PixelRidge, np.ndarray]:
@@ -273,7 +226,7 @@ def train_geometry(
     options = {"alpha": alpha, "shape_alpha": shape_alpha, "rank": rank, "gain": gain}
     part = fit(X[train], T[train], shapes_x[train], shapes_t[train],
                subjects=[subjects[i] for i in train], **options)  # fmt: skip
-    # Against the targets in their inputs' pose (in_input_pose): expressions, not alignments.
+    # Against the targets in their inputs' pose: expressions, not crop alignments.
     targets = in_input_pose(T[test], shapes_x[test], shapes_t[test])
     scores = batch_psnr(synthesize(part, X[test], 1.0, shapes=shapes_x[test]), targets)
     identity = batch_psnr(X[test], targets)

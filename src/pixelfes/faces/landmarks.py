@@ -27,7 +27,6 @@ import cv2
 import numpy as np
 
 from pixelfes.exceptions import ImageError, MissingDependencyError
-from pixelfes.faces.geometry import fit_similarity
 
 __all__ = [
     "N_DENSE",
@@ -35,7 +34,6 @@ __all__ = [
     "dense_landmarks",
     "dense_landmarks_batch",
     "mesh_model_path",
-    "pose_change",
     "require_dense_landmarks",
 ]
 
@@ -190,15 +188,3 @@ def eye_centres(points: np.ndarray) -> np.ndarray:
         [pts[..., list(LEFT_EYE), :].mean(axis=-2), pts[..., list(RIGHT_EYE), :].mean(axis=-2)],
         axis=-2,
     )
-
-
-def pose_change(shape: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """The similarity (2 x 3) taking ``shape``'s pose onto ``reference``'s: least squares on
-    their ``STABLE_POINTS`` (two (468, 2) shapes of one face, e.g. a target's and its input's).
-
-    Applied to ``shape`` (``shape @ M[:, :2].T + M[:, 2]``) it leaves only what the
-    expression moved; applied to the target's crop (``cv2.warpAffine``) it shows the target
-    in the input's pose.
-    """
-    stable = list(STABLE_POINTS)
-    return fit_similarity(np.asarray(shape)[stable], np.asarray(reference)[stable])

@@ -15,11 +15,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from pixelfes.faces.landmarks import FACE_OVAL
 from pixelfes.faces.warp import mesh_maps
 
 __all__ = [
     "MOUTH_FRAME",
     "canonical_polygon",
+    "face_mean",
     "from_mouth_frame",
     "polygon_area",
     "polygon_mask",
@@ -108,3 +110,9 @@ def from_mouth_frame(frame: np.ndarray, canonical: np.ndarray, polygon: np.ndarr
     out[y0:y1, x0:x1] = cv2.remap(np.asarray(frame, np.float32), map_x, map_y,
                                   cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
     return out
+
+
+def face_mean(crop: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Mean of an (S, S[, C]) crop inside the face oval of its (468, 2) landmarks: () or (C,)."""
+    mask = polygon_mask(np.asarray(shape)[list(FACE_OVAL)], crop.shape[0], feather=0) > 0
+    return crop[mask].mean(axis=0) if mask.any() else crop.reshape(-1, *crop.shape[2:]).mean(0)
