@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pixelfes.faces.geometry import fit_similarity
+from pixelfes.faces.geometry import apply_affine, fit_similarity
 from pixelfes.faces.landmarks import STABLE_POINTS
 
 __all__ = ["in_input_pose", "pose_change", "without_pose"]
@@ -24,7 +24,7 @@ def pose_change(shape: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """The similarity (2 x 3) taking ``shape``'s pose onto ``reference``'s: least squares on
     their ``STABLE_POINTS`` (two (468, 2) shapes of one face, e.g. a target's and its input's).
 
-    Applied to ``shape`` (``shape @ M[:, :2].T + M[:, 2]``) it leaves only what the
+    Applied to ``shape`` (:func:`~pixelfes.faces.geometry.apply_affine`) it leaves only what the
     expression moved; applied to the target's crop (``cv2.warpAffine``) it shows the target
     in the input's pose.
     """
@@ -33,9 +33,8 @@ def pose_change(shape: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def without_pose(shapes_x: np.ndarray, shapes_t: np.ndarray) -> np.ndarray:
-    """(N, 468, 2) target shapes moved onto their inputs' pose: what the expression moved,
-    without the change of pose between the two crops
-    (:func:`pose_change`).
+    """(N, 468, 2) target shapes moved onto their inputs' pose (:func:`pose_change`): what
+    the expression moved, without the change of pose between the two crops.
 
     The crops of a pair are aligned separately by five points the expression itself moves
     (eyes, mouth corners), so a target's whole face shifts and scales in its crop: the
@@ -47,8 +46,7 @@ def without_pose(shapes_x: np.ndarray, shapes_t: np.ndarray) -> np.ndarray:
     shapes_t = np.asarray(shapes_t, np.float64)
     out = np.empty_like(shapes_t)
     for i, (x, t) in enumerate(zip(shapes_x, shapes_t, strict=True)):
-        m = pose_change(t, x)
-        out[i] = t @ m[:, :2].T + m[:, 2]
+        out[i] = apply_affine(pose_change(t, x), t)
     return out
 
 
