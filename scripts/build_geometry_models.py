@@ -34,7 +34,8 @@ def build(target: str, out: Path) -> None:
     name = f"neutral-to-{target}-geometry"
     path = out / f"{name}.npz"
     report.model.save(path, metadata=metadata)
-    (out / f"{name}.md").write_text(card(name, target, report, datasets, path), encoding="utf-8")
+    text = card(name, target, report, datasets, path, metadata)
+    (out / f"{name}.md").write_text(text, encoding="utf-8")
     print(
         f"{name}: {report.n_pairs} pairs, gain {report.model.gain_:.3f}, held-out "
         f"{report.heldout_psnr:.2f} dB (input {report.heldout_identity_psnr:.2f}), "
@@ -51,7 +52,8 @@ def gain_text(gain: float) -> str:
     return "at intensity 1 landmarks move as far as real targets' do on average"
 
 
-def card(name: str, target: str, report, datasets, path: Path) -> str:
+def card(name: str, target: str, report, datasets, path: Path, meta: dict) -> str:
+    """The model card; ``meta``: the metadata saved in the file (its rounded scores)."""
     model = report.model
     research = any(d != "london" for d in datasets)
     use = (
@@ -66,8 +68,8 @@ def card(name: str, target: str, report, datasets, path: Path) -> str:
         "shape model and means the rest"
     )
     heldout = (
-        f"{report.heldout_psnr:.2f} dB vs {report.heldout_identity_psnr:.2f} dB for the "
-        f"unchanged input, on {report.n_heldout_subjects} held-out subjects (20% of "
+        f"{meta['heldout_psnr']:.2f} dB vs {meta['heldout_identity_psnr']:.2f} dB for the "
+        f"unchanged input, on {meta['heldout_subjects']} held-out subjects (20% of "
         f"subjects, split seed {SEED})"
     )
     return f"""# {name}
@@ -75,7 +77,8 @@ def card(name: str, target: str, report, datasets, path: Path) -> str:
 Turns a neutral face into a {target} one by moving it and changing its texture: the 468
 dense landmarks of the face (MediaPipe face mesh), a reduced-rank ridge shape model that
 predicts where they go, a piecewise-affine warp of the photo at its own resolution, and a
-Pixel-RR texture change learned in the mean {target} shape's frame. {use}
+Pixel-RR texture change learned in the mean {target} shape's frame and scaled to each face's
+brightness. {use}
 Use it with `pixelfes edit photo.jpg --model {target}-geometry` (needs the geometry extra).
 
 | | |

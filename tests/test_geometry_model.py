@@ -103,7 +103,10 @@ def test_model_file_round_trip(tmp_path):
     shapes = _shapes()[0][:3]
     np.testing.assert_allclose(loaded.target_shape(shapes, 0.7), model.target_shape(shapes, 0.7))
     frames = RNG.random((2, SIZE, SIZE)).astype(np.float32)
-    np.testing.assert_array_equal(loaded.texture_change(frames), model.texture_change(frames))
+    assert loaded.face_luma_ == model.face_luma_
+    np.testing.assert_array_equal(
+        loaded.texture_change(frames, 0.3), model.texture_change(frames, 0.3)
+    )
     np.testing.assert_array_equal(loaded.mouth_interior(0.4), model.mouth_interior(0.4))
     np.testing.assert_array_equal(loaded.mouth_polygon_, model.mouth_polygon_)
 
@@ -137,6 +140,8 @@ def _rewrite(path, tmp_path, **changes):
         ({"mouth_polygon_": np.zeros((2, 2), np.float32)}, "mouth_polygon_"),
         ({"gain_": -1.0}, "gain_"),
         ({"gain_": "big"}, "gain_"),
+        ({"face_luma_": 1.5}, "face_luma_"),
+        ({"face_luma_": None}, "retrain"),  # a file saved before the ratio texture
     ],
 )
 def test_malformed_model_files_are_refused(tmp_path, changes, message):
@@ -154,6 +159,52 @@ def test_truncated_geometry_file_is_refused(tmp_path):
         load(tmp_path / "cut.npz")
     with zipfile.ZipFile(path) as archive:
         assert all(not name.endswith(".pkl") for name in archive.namelist())
+
+
+def test_texture_change_scales_with_the_faces_brightness():
+    model = _model()
+    frames = RNG.random((3, SIZE, SIZE)).astype(np.float32)
+    lumas = np.array([0.2, 0.45, 0.6])
+    change = model.texture_change(frames, lumas)
+    np.testing.assert_allclose(model.texture_change(0.5 * frames, 0.5 * lumas), 0.5 * change,
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    # At the training faces' mean brightness it is plain Pixel-RR: w x + b - x.
+    w, b = model.coef_[..., 0], model.intercept_[..., 0]
+    np.testing.assert_allclose(model.texture_change(frames, model.face_luma_),
+                               frames * w + b - frames, rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+def test_texture_fit_divides_each_pair_by_its_faces_brightness():
+    from pixelfes.faces.landmarks import N_DENSE
+    from pixelfes.faces.mouth import face_mean
+
+    size, rng = 64, np.random.default_rng(5)
+    shape = np.clip(32.0 + rng.normal(0, 12, (N_DENSE, 2)), 2, size - 3)
+    shapes = np.repeat(shape[None], 5, axis=0)
+    triangles = triangulate(with_ring(shape, size))
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    neutral = 0.5 + 0.3 * np.sin(xs / 9.0) * np.cos(ys / 7.0)
+    smile = np.clip(neutral + 0.2 * np.exp(-((xs - 32) ** 2 + (ys - 44) ** 2) / 40.0), 0, 1)
+    light = np.array([0.4, 0.6, 0.8, 1.0, 1.2])[:, None, None]  # one face, five exposures
+    inputs, targets = (light * neutral).clip(0, 1), (light * smile).clip(0, 1)
+    texture, face_luma = geometric.fit_texture(inputs, targets, shapes, shapes, shape, triangles)
+    faces = np.array([face_mean(x, shape) for x in inputs])
+    assert face_luma == pytest.approx(faces.mean())
+    # Reference: Pixel-RR (Eq. 3-6) on the frames divided by each face's relative brightness.
+    ratio = (faces / faces.mean())[:, None, None, None]
+    frames = geometric.frame_crops(inputs, shapes, shape, triangles)[..., None] / ratio
+    goals = geometric.frame_crops(targets, shapes, shape, triangles)[..., None] / ratio
+    reference = PixelRidge(alpha=0.4).fit(frames, goals)
+    np.testing.assert_allclose(texture.coef_, reference.coef_, atol=1e-5)
+    np.testing.assert_allclose(texture.intercept_, reference.intercept_, atol=1e-5)
+    # A face darker than every training face gets the change at its own brightness.
+    model = GeometryModel()
+    model.coef_, model.intercept_, model.face_luma_ = texture.coef_, texture.intercept_, face_luma
+    model.image_shape_ = (size, size, 3)
+    dark = 0.25 * neutral
+    change = model.texture_change(dark[None], face_mean(dark, shape))[0]
+    inside = (xs > 8) & (xs < size - 8) & (ys > 8) & (ys < size - 8)
+    np.testing.assert_allclose(change[inside], 0.25 * (smile - neutral)[inside], atol=0.02)
 
 
 def test_fit_and_predict_point_to_the_geometric_module():

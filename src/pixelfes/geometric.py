@@ -68,6 +68,7 @@ __all__ = [
     "edit_face",
     "fit",
     "fit_mouth",
+    "fit_texture",
     "frame_crops",
     "mesh_box",
     "shape_gain",
@@ -172,12 +173,39 @@ def fit(
     triangles = sparse_triangulation(
         with_ring(mean_shape, size), MESH_SPACING * size, mesh_priority(), always=N_RING
     )
-    frames_x = frame_crops(_luma(X), shapes_x, mean_shape, triangles)
-    frames_t = frame_crops(_luma(T), shapes_t, mean_shape, triangles)
-    texture = PixelRidge(alpha=alpha).fit(frames_x[..., None], frames_t[..., None])
-    mouth, polygon = fit_mouth(_luma(T), shapes_t, alpha=alpha)
+    luma_t = _luma(T)
+    texture, face_luma = fit_texture(_luma(X), luma_t, shapes_x, shapes_t, mean_shape,
+                                     triangles, alpha=alpha)  # fmt: skip
+    mouth, polygon = fit_mouth(luma_t, shapes_t, alpha=alpha)
     return GeometryModel.from_parts(texture, shape, mean_shape, triangles, mouth, polygon,
-                                    gain=gain)  # fmt: skip
+                                    gain=gain, face_luma=face_luma)  # fmt: skip
+
+
+def fit_texture(
+    luma_x: np.ndarray,
+    luma_t: np.ndarray,
+    shapes_x: np.ndarray,
+    shapes_t: np.ndarray,
+    frame: np.ndarray,
+    triangles,
+    alpha: float = 0.4,
+) -> tuple[PixelRidge, float]:
+    """The texture model of :func:`fit`: (PixelRidge on (S, S, 1), mean face luma).
+
+    Each (S, S) luma pair is warped to the ``frame`` shape and divided by its input face's
+    mean luma relative to the mean over all inputs, then regressed per pixel (Eq. 3-6).
+    The change it predicts scales with the face's brightness (as expression ratio images
+    do, Liu, Shan & Zhang 2001), so a face darker or lighter than the training faces is
+    not pulled towards their brightness.
+    """
+    faces = np.array([face_mean(y, s) for y, s in zip(luma_x, shapes_x, strict=True)])
+    face_luma = float(faces.mean())
+    ratio = (np.maximum(faces, 1e-3) / face_luma).astype(np.float32)[:, None, None, None]
+    frames_x = frame_crops(luma_x, shapes_x, frame, triangles)[..., None] / ratio
+    frames_t = frame_crops(luma_t, shapes_t, frame, triangles)[..., None] / ratio
+    with warnings.catch_warnings():  # a dark face's frames exceed 1 once divided
+        warnings.filterwarnings("ignore", r".*outside \[0, 1\]", UserWarning)
+        return PixelRidge(alpha=alpha).fit(frames_x, frames_t), face_luma
 
 
 def fit_mouth(
@@ -334,8 +362,11 @@ def _plan(model: GeometryModel, crop: np.ndarray, intensity, shape=None, mouth=T
     xs, ys = np.meshgrid(np.arange(-margin, size + margin, dtype=np.float32),
                          np.arange(-margin, size + margin, dtype=np.float32))  # fmt: skip
     field = np.stack([map_x - xs, map_y - ys], axis=-1)
-    frame = warp_crop(luma(image), src, frame_shape, triangles)
-    moved = warp_crop(model.texture_change(frame[None])[0], frame_shape, dst, triangles)
+    grey = luma(image)
+    brightness = float(face_mean(grey, source))
+    frame = warp_crop(grey, src, frame_shape, triangles)
+    texture = model.texture_change(frame[None], brightness)[0]
+    moved = warp_crop(texture, frame_shape, dst, triangles)
     dose = np.asarray(intensity, np.float32)
     scale = dose if dose.ndim == 0 else dose[..., None]
     change = scale * np.repeat(moved[..., None], 3, axis=2)
@@ -347,9 +378,9 @@ def _plan(model: GeometryModel, crop: np.ndarray, intensity, shape=None, mouth=T
         weight = polygon_mask(target[lips], size) * np.float32(np.clip(opened, 0.0, 1.0))
         if weight.any():
             skin = face_mean(image, source)
-            inside = model.mouth_interior(float(luma(skin[None, None])[0, 0]))
+            inside = model.mouth_interior(brightness)
             values = from_mouth_frame(inside, model.mouth_polygon_, target[lips], size)
-            tint = np.float32(MOUTH_CHROMA) * (skin - luma(skin[None, None])[0, 0])
+            tint = np.float32(MOUTH_CHROMA) * (skin - brightness)
             interior = (values[..., None] + tint, weight)
     return _Plan(field, margin, warped, change, interior)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pixelfes.faces.landmarks import FACE_OVAL
+from pixelfes.faces.landmarks import FACE_OVAL, N_DENSE
 from pixelfes.faces.warp import mesh_maps
 
 __all__ = [
@@ -113,6 +113,9 @@ def from_mouth_frame(frame: np.ndarray, canonical: np.ndarray, polygon: np.ndarr
 
 
 def face_mean(crop: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    """Mean of an (S, S[, C]) crop inside the face oval of its (468, 2) landmarks: () or (C,)."""
-    mask = polygon_mask(np.asarray(shape)[list(FACE_OVAL)], crop.shape[0], feather=0) > 0
+    """Mean of an (S, S[, C]) crop inside the face oval of its (468, 2) landmarks (inside
+    the convex hull of other (P, 2) shapes): () or (C,)."""
+    points = np.asarray(shape, np.float32)
+    outline = points[list(FACE_OVAL)] if len(points) == N_DENSE else cv2.convexHull(points)[:, 0]
+    mask = polygon_mask(outline, crop.shape[0], feather=0) > 0
     return crop[mask].mean(axis=0) if mask.any() else crop.reshape(-1, *crop.shape[2:]).mean(0)

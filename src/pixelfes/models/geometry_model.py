@@ -39,7 +39,10 @@ class GeometryModel(BaseImageModel):
     Attributes
     ----------
     coef_, intercept_ : ndarray of shape (S, S, 1)
-        Pixel-RR on the luma of faces warped to the mean target shape.
+        Pixel-RR (Eq. 3-6) on the luma of faces warped to the mean target shape, each pair
+        divided by its input face's mean luma over ``face_luma_``: the change is
+        brightness-equivariant (a face twice as bright gets twice the change), so a darker
+        or lighter face than the training faces is not pulled towards their brightness.
     input_mean_, displacement_mean_, shape_left_, shape_right_ : ndarray
         The shape model (see :class:`pixelfes.models.shape_ridge.ShapeRidge`).
     mean_shape_ : ndarray of shape (P, 2)
@@ -52,6 +55,9 @@ class GeometryModel(BaseImageModel):
         mouths (:func:`pixelfes.geometric.fit`).
     mouth_polygon_ : ndarray of shape (K, 2)
         The inner-lip polygon in the mouth frame (frame pixels).
+    face_luma_ : float
+        Mean over the training inputs of each face's mean luma (inside the face oval), on
+        [0, 1]: the brightness the intercept is expressed at.
     gain_ : float
         Multiplies the intensity so that 1.0 moves the landmarks as far as the training
         targets' real displacements do on average (the regression shrinks towards the
@@ -74,7 +80,7 @@ class GeometryModel(BaseImageModel):
     )
     #: Arrays that place things (shapes, the mesh) rather than learned weights.
     _frame_names = ("mean_shape_", "triangles_", "mouth_polygon_")
-    _extra_names = ("gain_",)
+    _extra_names = ("gain_", "face_luma_")
 
     def __init__(self, alpha: float = 0.4, shape_alpha: float = 10000.0, rank: int = 16) -> None:
         self.alpha = alpha
@@ -91,6 +97,7 @@ class GeometryModel(BaseImageModel):
         mouth: PixelRidge,
         mouth_polygon: np.ndarray,
         gain: float = 1.0,
+        face_luma: float = 0.5,
     ) -> GeometryModel:
         """Assemble a fitted model from its fitted parts (see :func:`pixelfes.geometric.fit`)."""
         model = cls(alpha=texture.alpha, shape_alpha=shape.alpha, rank=shape.left_.shape[1])
@@ -106,6 +113,7 @@ class GeometryModel(BaseImageModel):
         model.mouth_intercept_ = mouth.intercept_[..., :1].astype(np.float32)
         model.mouth_polygon_ = np.asarray(mouth_polygon, np.float32)
         model.gain_ = float(gain)
+        model.face_luma_ = float(face_luma)
         height, width = texture.image_shape_[:2]
         model.image_shape_ = (int(height), int(width), 3)
         model.metadata_ = {}
@@ -146,12 +154,17 @@ class GeometryModel(BaseImageModel):
             dose = dose.reshape(1, -1, 1)
         return x + dose * self.gain_ * self.displacement(x)
 
-    def texture_change(self, frames: np.ndarray) -> np.ndarray:
-        """Pixel-RR change ``w x + b - x`` of (N, S, S) luma frames on [0, 1]: (N, S, S)."""
+    def texture_change(self, frames: np.ndarray, face_luma: float | np.ndarray) -> np.ndarray:
+        """Pixel-RR change ``w x + b r - x`` of (N, S, S) luma frames on [0, 1]: (N, S, S).
+
+        ``face_luma``: each face's mean luma, one number or shape (N,); ``r`` is it over
+        ``face_luma_`` (the fit divided each pair by it: Eq. 3-6 on ``x / r``, ``t / r``).
+        """
         self._check_fitted()
         frames = np.asarray(frames, np.float32)
+        ratio = np.asarray(face_luma, np.float32).reshape(-1, 1, 1) / np.float32(self.face_luma_)
         w, b = self.coef_[..., 0], self.intercept_[..., 0]
-        return frames * (w - np.float32(1.0)) + b
+        return frames * (w - np.float32(1.0)) + b * ratio
 
     def mouth_interior(self, face_luma: float) -> np.ndarray:
         """The opened mouth's (H, W) luma in the mouth frame, for a face of mean luma
@@ -213,3 +226,9 @@ class GeometryModel(BaseImageModel):
         gain = self.gain_
         if isinstance(gain, bool) or not isinstance(gain, int | float) or not 0 < gain <= 4:
             raise ValueError(f"gain_ must be a number in (0, 4], got {gain!r}")
+        face = getattr(self, "face_luma_", None)
+        if isinstance(face, bool) or not isinstance(face, int | float) or not 0 < face <= 1:
+            raise ValueError(
+                f"face_luma_ must be a number in (0, 1], got {face!r} (a model saved before "
+                "the brightness-equivariant texture: retrain it with `pixelfes train --geometry`)"
+            )
