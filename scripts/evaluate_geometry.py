@@ -47,6 +47,7 @@ from pixelfes.evaluation.facex import FacexClassifier
 from pixelfes.evaluation.ghosting import contour_scores
 from pixelfes.evaluation.identity import SAME_PERSON_THRESHOLD, IdentityEmbedder
 from pixelfes.evaluation.metrics import batch_sharpness, batch_ssim
+from pixelfes.faces import pose
 from pixelfes.faces.landmarks import INNER_LIPS, dense_landmarks
 from pixelfes.faces.warp import warp_crop, with_ring
 from pixelfes.metrics import batch_psnr
@@ -87,6 +88,12 @@ def load(expression: str):
     return X, T, shapes_x, shapes_t, subjects, np.array(sources)
 
 
+def in_input_pose(T, shapes_x, shapes_t):
+    """The real targets and their shapes moved onto their inputs' pose (``faces.pose``): what
+    the scores compare with, so that an edit is not rewarded for copying a crop alignment."""
+    return pose.in_input_pose(T, shapes_x, shapes_t), pose.without_pose(shapes_x, shapes_t)
+
+
 def warp_only(model, crops, shapes) -> np.ndarray:
     """The geometry model's warp without its texture change."""
     out = to_unit(crops)
@@ -112,14 +119,16 @@ def displacement_lengths(model, shapes_x, shapes_t) -> dict[str, float]:
             "calibrated": float(model.gain_ * predicted.sum()), "gains": [model.gain_]}  # fmt: skip
 
 
-def outputs(X, T, shapes_x, shapes_t, subjects, train, test, gains=()):
+def outputs(X, T, shapes_x, shapes_t, seen, subjects, train, test, gains=()):
     """Every method's (N, S, S, 3) float output on the test pairs, fitted on the train pairs,
     and the displacement lengths of the test pairs (:func:`displacement_lengths`).
+    ``seen``: the targets and their shapes in their inputs' pose (:func:`in_input_pose`).
     ``gains``: extra rows "geometry, gain G" with the gain forced to G."""
     model = geometric.fit(X[train], T[train], shapes_x[train], shapes_t[train],
                           subjects=[subjects[i] for i in train])  # fmt: skip
     plain = PixelRidge(alpha=0.4).fit(X[train], T[train])
-    lengths = displacement_lengths(model, shapes_x[test], shapes_t[test])
+    seen_T, seen_shapes = seen
+    lengths = displacement_lengths(model, shapes_x[test], seen_shapes[test])
     return lengths, {
         "input": to_unit(X[test]),
         "plain": plain_synthesize(plain, X[test], 1.0),
@@ -138,9 +147,9 @@ def outputs(X, T, shapes_x, shapes_t, subjects, train, test, gains=()):
             for g in gains
         },
         "geometry, true shape": geometric.synthesize(
-            model, X[test], 1.0, shapes=shapes_x[test], targets=shapes_t[test]
+            model, X[test], 1.0, shapes=shapes_x[test], targets=seen_shapes[test]
         ),
-        "target": to_unit(T[test]),
+        "target": to_unit(seen_T[test]),
     }
 
 
@@ -283,6 +292,7 @@ def main() -> None:
     for expression in args.expressions:
         start = time.perf_counter()
         X, T, shapes_x, shapes_t, subjects, sources = load(expression)
+        seen = in_input_pose(T, shapes_x, shapes_t)
         folds = {} if args.lodo_only else {"kfold": subject_kfold(subjects, k=5, seed=0)}
         for name in () if args.kfold_only else DATASETS[expression]:
             folds[f"lodo:{name}"] = [
@@ -293,7 +303,7 @@ def main() -> None:
             test_idx, lengths = [], {}
             for train, test in splits:
                 fold_lengths, images = outputs(
-                    X, T, shapes_x, shapes_t, subjects, train, test, args.gains
+                    X, T, shapes_x, shapes_t, seen, subjects, train, test, args.gains
                 )
                 for method, edited in images.items():
                     pooled.setdefault(method, []).append(edited)
@@ -303,7 +313,7 @@ def main() -> None:
             test = np.concatenate(test_idx)
             results = {m: np.concatenate(v) for m, v in pooled.items()}
             report.setdefault(expression, {})[protocol] = score(
-                results, expression, T[test], shapes_t[test], judges, embedder
+                results, expression, seen[0][test], seen[1][test], judges, embedder
             )
             calibration.setdefault(expression, {})[protocol] = {
                 **{k: v / len(test) for k, v in lengths.items() if k != "gains"},
