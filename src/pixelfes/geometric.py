@@ -71,7 +71,6 @@ __all__ = [
     "fit_texture",
     "frame_crops",
     "mesh_box",
-    "shape_gain",
     "synthesize",
     "train_geometry",
 ]
@@ -112,16 +111,6 @@ def frame_crops(images: np.ndarray, shapes: np.ndarray, frame: np.ndarray, trian
     )
 
 
-def shape_gain(shape: ShapeRidge, inputs: np.ndarray, targets: np.ndarray) -> float:
-    """Ratio of the real displacements' mean length to the predicted ones' (>= 1 typically).
-
-    Computed on the faces given (pass held-out faces for an honest figure).
-    """
-    real = np.linalg.norm(targets - inputs, axis=-1).mean()
-    predicted = np.linalg.norm(shape.displacement(inputs), axis=-1).mean()
-    return float(real / max(predicted, 1e-9))
-
-
 def fit(
     X: np.ndarray,
     T: np.ndarray,
@@ -146,8 +135,9 @@ def fit(
     alpha, shape_alpha, rank
         Texture ridge penalty, shape ridge penalty, shape model rank.
     gain : float, optional
-        Intensity gain; by default :func:`shape_gain` of pooled subject-disjoint 5-fold
-        predictions when ``subjects`` is given (else 1), clipped to [1, ``MAX_GAIN``].
+        Intensity gain; by default the mean length of the real displacements over that of
+        pooled subject-disjoint 5-fold predictions when ``subjects`` is given (else 1),
+        clipped to [1, ``MAX_GAIN``].
     subjects : sequence of str, optional
         Subject of each pair, for the gain's held-out estimate.
 
@@ -274,8 +264,8 @@ def train_geometry(
 
 
 def _heldout_gain(shapes_x, shapes_t, subjects, shape_alpha: float, rank: int) -> float:
-    """:func:`shape_gain` of subject-disjoint k-fold predictions pooled, clipped to
-    [1, MAX_GAIN] (1 without subjects)."""
+    """Mean length of the real displacements over that of subject-disjoint k-fold
+    predictions pooled, clipped to [1, MAX_GAIN] (1 without subjects)."""
     if subjects is None or len(set(subjects)) < 2:
         return 1.0
     predicted = np.empty_like(shapes_x)
