@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from pixelfes import geometric
-from pixelfes.colour import to_unit
+from pixelfes.colour import to_gray, to_unit
 from pixelfes.data import find_pairs, load_pairs, subject_kfold
 from pixelfes.editing import synthesize as plain_synthesize
 from pixelfes.evaluation.classifier import ExpressionClassifier
@@ -126,7 +126,9 @@ def outputs(X, T, shapes_x, shapes_t, seen, subjects, train, test, gains=()):
     ``gains``: extra rows "geometry, gain G" with the gain forced to G."""
     model = geometric.fit(X[train], T[train], shapes_x[train], shapes_t[train],
                           subjects=[subjects[i] for i in train])  # fmt: skip
-    plain = PixelRidge(alpha=0.4).fit(X[train], T[train])
+    # One luma model (Eq. 3-6) for all channels, as results.md's Pixel-RR row and the
+    # bundled plain models: fitted per RGB channel it reads quite differently.
+    plain = PixelRidge(alpha=0.4).fit(to_gray(X[train]), to_gray(T[train]))
     seen_T, seen_shapes = seen
     lengths = displacement_lengths(model, shapes_x[test], seen_shapes[test])
     return lengths, {

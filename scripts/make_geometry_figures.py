@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from pixelfes import geometric
+from pixelfes.colour import to_gray
 from pixelfes.config import data_root
 from pixelfes.data import find_pairs, load_pairs
 from pixelfes.editing import edit_image, load_model
@@ -43,7 +44,7 @@ def london_figure() -> np.ndarray:
     train = load_pairs(find_pairs(["ckplus", "taiwanese"], "neutral", "happy"), 128)
     test = load_pairs(find_pairs("london", "neutral", "happy"), 128)
     geometry = geometric.fit(train.X, train.T, subjects=train.subjects)
-    plain = PixelRidge(alpha=0.4).fit(train.X, train.T)
+    plain = PixelRidge(alpha=0.4).fit(to_gray(train.X), to_gray(train.T))  # one luma model
     pick = np.linspace(0, len(test) - 1, LONDON_FACES).astype(int)
     X, T = test.X[pick], test.T[pick]
     columns = [X, _u8(plain_synthesize(plain, X)), _u8(geometric.synthesize(geometry, X)), T]
