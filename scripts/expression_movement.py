@@ -1,6 +1,8 @@
 """How far each data set's expressions move a few key points (what a shape model learns).
 
-    python scripts/expression_movement.py [EXPR ...] [--data-root PATH]
+    python scripts/expression_movement.py [EXPR ...]
+
+The shared data come from ``PIXELFES_DATA`` (default ``../shared/data``).
 
 For every shared data set with neutral -> EXPR pairs: the mean displacement of the face
 mesh's key points from the input to the real target, without the change of pose between
@@ -19,11 +21,11 @@ import numpy as np
 from pixelfes.colour import to_rgb
 from pixelfes.evaluation import lodo
 from pixelfes.evaluation.lodo_geometry import LandmarkCache
+from pixelfes.evaluation.lodo_report import EXPRESSION_ORDER
 from pixelfes.evaluation.pairs import load_sets
 from pixelfes.evaluation.report import markdown_table
 from pixelfes.faces.pose import without_pose
 
-EXPRESSIONS = ("happy", "surprise", "sad", "fear", "anger", "disgust")
 #: Face-mesh indices (left and right of the face) of each point whose y movement is shown.
 VERTICAL = {
     "inner brows": (107, 336),
@@ -47,23 +49,27 @@ def movements(displacements: np.ndarray) -> list[float]:
     return [*rows, float(spread.mean() / 2)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("expressions", nargs="*", default=list(EXPRESSIONS))
-    parser.add_argument("--data-root", default=None)
-    args = parser.parse_args()
+def table(expressions) -> list[list[str]]:
+    """One row of :func:`movements` per expression and data set."""
     landmarks = LandmarkCache()
     rows = []
-    for expression in args.expressions:
-        for name, pairs in load_sets(lodo.DATASETS, expression, root=args.data_root).items():
+    for expression in expressions:
+        for name, pairs in load_sets(lodo.DATASETS, expression).items():
             shapes_x = landmarks(to_rgb(pairs.X))
             moved = without_pose(shapes_x, landmarks(to_rgb(pairs.T))) - shapes_x
             values = (f"{v:+.2f}" for v in movements(moved))
             rows.append([expression, name, str(len(pairs)), *values])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("expressions", nargs="*", default=list(EXPRESSION_ORDER))
+    args = parser.parse_args()
     header = ["expression", "data set", "pairs", *VERTICAL, "mouth corners apart"]
     print("Mean movement, input to real target without the pose change (px at 128, +y down):")
     print()
-    print(markdown_table(header, rows))
+    print(markdown_table(header, table(args.expressions)))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Measure whether the geometry model keeps a face's own brightness on held-out faces.
 
-    python scripts/measure_brightness.py [EXPR ...] [--data-root PATH]
+    python scripts/measure_brightness.py [EXPR ...]
+
+The shared data come from ``PIXELFES_DATA`` (default ``../shared/data``).
 
 On every leave-one-dataset-out split (:func:`pixelfes.evaluation.lodo.splits`, the same
 training pairs as results.md), the geometry model (``pixelfes.geometric.fit``) is fitted
@@ -21,11 +23,10 @@ import numpy as np
 from pixelfes.colour import luma, to_rgb, to_unit
 from pixelfes.evaluation import lodo
 from pixelfes.evaluation.lodo_geometry import GeometryMethod, LandmarkCache
+from pixelfes.evaluation.lodo_report import EXPRESSION_ORDER
 from pixelfes.evaluation.pairs import load_sets
 from pixelfes.evaluation.report import markdown_table
 from pixelfes.faces.mouth import face_mean
-
-EXPRESSIONS = ("happy", "surprise", "sad", "fear", "anger", "disgust")
 
 
 def face_lumas(crops: np.ndarray, shapes: np.ndarray) -> np.ndarray:
@@ -34,15 +35,13 @@ def face_lumas(crops: np.ndarray, shapes: np.ndarray) -> np.ndarray:
     return 255.0 * np.array([face_mean(g, s) for g, s in zip(grey, shapes, strict=True)])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("expressions", nargs="*", default=list(EXPRESSIONS))
-    parser.add_argument("--data-root", default=None)
-    args = parser.parse_args()
+def table(expressions) -> list[list[str]]:
+    """One row per leave-one-dataset-out split: faces, then the edits' and the real targets'
+    mean change over all faces and over the darkest quarter."""
     landmarks = LandmarkCache()
     rows = []
-    for expression in args.expressions:
-        sets = load_sets(lodo.DATASETS, expression, root=args.data_root)
+    for expression in expressions:
+        sets = load_sets(lodo.DATASETS, expression)
         for split in lodo.splits(expression, sets, max_test_per_subject=2):
             method = GeometryMethod(fallback=None, landmarks=landmarks)
             method.fit(split.train.X, split.train.T, split.train.subjects)
@@ -51,19 +50,20 @@ def main() -> None:
             edited = face_lumas(method.predict(split.test.X), shapes) - before
             real = face_lumas(split.test.T, shapes) - before
             dark = before <= np.quantile(before, 0.25)
-            rows.append([
-                expression,
-                split.held_out,
-                str(len(before)),
-                f"{edited.mean():+.1f}",
-                f"{real.mean():+.1f}",
-                f"{edited[dark].mean():+.1f}",
-                f"{real[dark].mean():+.1f}",
-            ])  # fmt: skip
+            changes = (edited.mean(), real.mean(), edited[dark].mean(), real[dark].mean())
+            rows.append([expression, split.held_out, str(len(before)),
+                         *(f"{c:+.1f}" for c in changes)])  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("expressions", nargs="*", default=list(EXPRESSION_ORDER))
+    args = parser.parse_args()
     header = ["expression", "held out", "faces", "edit, all", "real, all",
               "edit, darkest quarter", "real, darkest quarter"]  # fmt: skip
     print("Change of the face's mean luma (0-255), geometry model at intensity 1:\n")
-    print(markdown_table(header, rows))
+    print(markdown_table(header, table(args.expressions)))
 
 
 if __name__ == "__main__":
