@@ -101,9 +101,11 @@ Use it with `pixelfes edit photo.jpg --model {target}-geometry` (needs the geome
 
 ## Use and limits
 - Frontal faces work best; glasses frames bend with the brows; the inside of an opened
-  mouth comes from the texture model (the training faces' average teeth and shadow).
-- The comparison with plain Pixel-RR on held-out subjects and data sets, and how the
-  intensity gain is fitted, are in docs/geometry.md ("Results", "Intensity calibration").
+  mouth comes from the mouth model (the widest training mouths' average teeth and shadow,
+  not this person's teeth).
+- The comparison with plain Pixel-RR on held-out subjects and data sets, how the
+  intensity gain is fitted and why these training sets, are in docs/geometry.md
+  ("Results", "Intensity calibration", "Training data of the bundled models").
 - Regenerate with `python scripts/build_geometry_models.py` (needs the shared datasets).
 """
 
