@@ -352,9 +352,9 @@ def _plan(model: GeometryModel, crop: np.ndarray, intensity, shape=None, mouth=T
     xs, ys = np.meshgrid(np.arange(-margin, size + margin, dtype=np.float32),
                          np.arange(-margin, size + margin, dtype=np.float32))  # fmt: skip
     field = np.stack([map_x - xs, map_y - ys], axis=-1)
-    grey = luma(image)
-    brightness = float(face_mean(grey, source))
-    frame = warp_crop(grey, src, frame_shape, triangles)
+    skin = face_mean(image, source)  # one face-oval mask: the texture's and the mouth's light
+    brightness = float(luma(skin[None, None])[0, 0])
+    frame = warp_crop(luma(image), src, frame_shape, triangles)
     texture = model.texture_change(frame[None], brightness)[0]
     moved = warp_crop(texture, frame_shape, dst, triangles)
     dose = np.asarray(intensity, np.float32)
@@ -367,7 +367,6 @@ def _plan(model: GeometryModel, crop: np.ndarray, intensity, shape=None, mouth=T
         opened = 1.0 - polygon_area(source[lips]) / max(polygon_area(target[lips]), 1e-6)
         weight = polygon_mask(target[lips], size) * np.float32(np.clip(opened, 0.0, 1.0))
         if weight.any():
-            skin = face_mean(image, source)
             inside = model.mouth_interior(brightness)
             values = from_mouth_frame(inside, model.mouth_polygon_, target[lips], size)
             tint = np.float32(MOUTH_CHROMA) * (skin - brightness)
