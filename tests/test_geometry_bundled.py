@@ -175,6 +175,40 @@ def test_edit_command_with_a_geometry_model_edits_a_photo_and_a_video(tmp_path):
     assert code == 0, out
 
 
+@needs_mesh
+def test_keep_detail_keeps_the_photos_fine_detail(tmp_path):
+    photo = tmp_path / "portrait.jpg"
+    photo.write_bytes(PORTRAIT.read_bytes())
+    for flags in ([], ["--keep-detail"]):
+        code, out = _cli("edit", photo, "--model", "fear-geometry", *flags)
+        assert code == 0, out
+    import cv2
+
+    from pixelfes.faces import align
+
+    original = read_image(PORTRAIT)
+    matrix = np.array(align(original, largest_only=True)[0].matrix)
+
+    def fine_energy(image):
+        """Energy of the detail finer than a 1 px Gaussian, in the centre of the face's crop."""
+        crop = cv2.warpAffine(image, matrix, (128, 128), flags=cv2.INTER_AREA) / 255.0
+        return float(((crop - cv2.GaussianBlur(crop, (0, 0), 1.0)) ** 2)[32:96, 24:104].mean())
+
+    plain = fine_energy(read_image(tmp_path / "portrait_fear-geometry.jpg"))
+    detail = fine_energy(read_image(tmp_path / "portrait_fear-geometry-detail.jpg"))
+    # The default texture step halves the face's fine detail; --keep-detail keeps most of it.
+    assert plain < 0.6 * fine_energy(original)
+    assert detail > 1.4 * plain
+
+
+def test_keep_detail_needs_a_geometry_model(tmp_path):
+    photo = tmp_path / "portrait.jpg"
+    photo.write_bytes(PORTRAIT.read_bytes())
+    code, out = _cli("edit", photo, "--model", "neutral-to-fear", "--keep-detail")
+    assert code == 2 and "--keep-detail works with geometry models" in out
+    assert not list(tmp_path.glob("portrait_*"))
+
+
 def test_missing_face_mesh_is_a_clear_error(tmp_path, monkeypatch):
     from pixelfes.exceptions import MissingDependencyError
     from pixelfes.faces import landmarks

@@ -316,3 +316,69 @@ def test_without_pose_keeps_the_expression_and_drops_the_pose():
     shapes = 32.0 + rng.normal(0, 8, (1, N_DENSE, 2))
     back = in_input_pose(moved, shapes, shapes + np.array([-2.0, 3.0]))
     np.testing.assert_array_equal(back, crop)
+
+
+@pytest.mark.parametrize("sigma", [0.7, 2.0])
+def test_low_band_is_a_gaussian_blur_with_replicated_edges(sigma):
+    import cv2
+
+    from pixelfes.models.geometry_model import low_band
+
+    frames = RNG.random((3, 40, 40)).astype(np.float32)
+    size = 2 * int(np.ceil(3 * sigma)) + 1  # the same 3-sigma truncation, in OpenCV
+    reference = [cv2.GaussianBlur(f, (size, size), sigma, borderType=cv2.BORDER_REPLICATE)
+                 for f in frames]  # fmt: skip
+    np.testing.assert_allclose(low_band(frames, sigma), np.stack(reference), atol=1e-6)
+
+
+def test_detail_carries_the_finer_detail_through_the_texture_step():
+    from pixelfes.models.geometry_model import low_band
+
+    model = _model()
+    w, b = model.coef_[..., 0], model.intercept_[..., 0]
+    assert 0.5 < np.median(w) < 0.95  # the fitted step scales each pixel's own value
+    ys, xs = np.mgrid[0:SIZE, 0:SIZE]
+    smooth = (0.4 + 0.2 * np.sin(xs / 6.0) * np.cos(ys / 5.0)).astype(np.float32)[None]
+    checker = np.float32(0.05) * ((xs + ys) % 2 * 2 - 1).astype(np.float32)[None]
+    inner = (slice(None), slice(4, SIZE - 4), slice(4, SIZE - 4))
+
+    def edited(frames, detail):
+        return frames + model.set_params(detail=detail).texture_change(frames, 0.3)
+
+    # Without detail the checkerboard, like every pixel, is scaled by w; with detail it stays.
+    plain = edited(smooth + checker, 0.0) - edited(smooth, 0.0)
+    np.testing.assert_allclose(plain, w * checker, atol=1e-5)
+    kept = edited(smooth + checker, 1.5) - edited(smooth, 1.5)
+    np.testing.assert_allclose(kept[inner], checker[inner], atol=0.002)
+    # The low band gets the fitted step, at the face's brightness ratio.
+    ratio = 0.3 / model.face_luma_
+    low = low_band(smooth, 1.5)
+    np.testing.assert_allclose(model.texture_change(smooth, 0.3), (w - 1) * low + b * ratio,
+                               atol=1e-5)  # fmt: skip
+
+
+def test_detail_is_checked_and_kept_in_the_model_file(tmp_path):
+    model = _model().set_params(detail=2.0)
+    path = tmp_path / "geometry.npz"
+    model.save(path)
+    loaded = load(path)
+    assert loaded.detail == 2.0
+    frames = RNG.random((1, SIZE, SIZE)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.texture_change(frames, 0.4),
+                                  model.texture_change(frames, 0.4))  # fmt: skip
+    for bad in (-1.0, float("nan"), 100.0, True, "2"):
+        with pytest.raises(ValueError, match="detail"):
+            copy.deepcopy(model).set_params(detail=bad).texture_change(frames, 0.4)
+
+
+def test_a_file_without_a_hyper_parameter_says_to_retrain(tmp_path):
+    path = tmp_path / "geometry.npz"
+    _model().save(path)
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(arrays["header"].tobytes())
+    del header["params"]["detail"]  # a file from before the hyper-parameter existed
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(tmp_path / "old.npz", **arrays)
+    with pytest.raises(ModelFileError, match="another version of pixelfes: retrain"):
+        load(tmp_path / "old.npz")

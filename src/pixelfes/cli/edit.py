@@ -35,6 +35,13 @@ from pixelfes.exceptions import InvalidInputError
     help="0 keeps the face, 1 is the model's expression, up to 1.5 exaggerates it.",
 )
 @click.option("--model", "model_spec", help="Bundled model name or a model file (overrides --to).")
+@click.option(
+    "--keep-detail",
+    is_flag=True,
+    help="Geometry models: keep the face's own fine detail (freckles, wrinkles, glasses) "
+    "instead of blending it half towards the training faces; sharper and closer to the "
+    "person, the expression a little weaker (docs/geometry.md).",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file or folder.")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=1, help="Parallel worker processes.")
 @click.option("--largest-only", is_flag=True, help="Edit only the largest face in each image.")
@@ -51,6 +58,7 @@ def edit(
     to: str,
     intensity: float,
     model_spec: str | None,
+    keep_detail: bool,
     output: Path | None,
     jobs: int,
     largest_only: bool,
@@ -70,11 +78,11 @@ def edit(
     options = edit_options(**choice)
     try:
         model = load_model(spec)
-        _check_model(model)
+        _check_model(model, keep_detail)
         planned = plan_jobs(
             inputs,
             output,
-            _tag(spec, intensity),
+            _tag(spec, intensity, keep_detail),
             in_place=in_place,
             overwrite=overwrite,
             output_suffix=_output_suffix,
@@ -89,6 +97,7 @@ def edit(
         intensity=intensity,
         largest_only=largest_only,
         overwrite=overwrite or in_place,
+        keep_detail=keep_detail,
         **options,
     )
     progress = _progress if len(planned) > 1 else None
@@ -96,6 +105,7 @@ def edit(
         if cluster is None:
             summary = run_jobs(planned, work, n_jobs=jobs, progress=progress)
         else:
+            model = _with_detail(model, keep_detail)
             summary = _run_on_cluster(cluster, planned, partial(work, model=model), progress)
     _report(summary)
     sys.exit(summary.exit_code)
@@ -109,6 +119,7 @@ def edit_job(
     largest_only: bool,
     overwrite: bool = True,
     model: Any = None,
+    keep_detail: bool = False,
     **options: Any,
 ) -> None:
     """Edit one photo or video file and write the result atomically.
@@ -117,9 +128,9 @@ def edit_job(
     edit (target is the input, or the file its link points to) keeps its mode too.
     ``options`` are :func:`pixelfes.editing.edit_image`'s face choice and region doses.
     ``model``, when given, is used instead of loading ``model_spec`` (a cluster worker
-    receives it once with the work).
+    receives it once with the work); ``keep_detail`` sets a geometry model's ``detail``.
     """
-    model = model if model is not None else load_model(model_spec)
+    model = _with_detail(model if model is not None else load_model(model_spec), keep_detail)
     job.target.parent.mkdir(parents=True, exist_ok=True)
     in_place = job.target.exists() and job.target.samefile(job.source)
     like = job.target if in_place else None
@@ -151,11 +162,17 @@ def edit_job(
     )
 
 
-def _check_model(model) -> None:
-    """Geometry models need the face mesh: say how to install it before any file is read."""
+def _check_model(model, keep_detail: bool = False) -> None:
+    """Geometry models need the face mesh: say how to install it before any file is read;
+    ``--keep-detail`` needs a geometry model."""
     from pixelfes.exceptions import MissingDependencyError
     from pixelfes.models import GeometryModel
 
+    if keep_detail and not isinstance(model, GeometryModel):
+        raise click.UsageError(
+            "--keep-detail works with geometry models (each expression's default, or "
+            "'<expression>-geometry'), not with a per-pixel model"
+        )
     if isinstance(model, GeometryModel):
         from pixelfes.faces.landmarks import require_dense_landmarks
 
@@ -165,9 +182,19 @@ def _check_model(model) -> None:
             raise click.ClickException(str(error)) from error
 
 
-def _tag(spec: str, intensity: float = 1.0) -> str:
+def _with_detail(model: Any, keep_detail: bool) -> Any:
+    """``model`` with the texture step that keeps the face's fine detail, if asked."""
+    if keep_detail:
+        from pixelfes.models.geometry_model import KEEP_DETAIL
+
+        model.set_params(detail=KEEP_DETAIL * model.image_shape_[0] / 128)
+    return model
+
+
+def _tag(spec: str, intensity: float = 1.0, keep_detail: bool = False) -> str:
     name = Path(spec).stem if spec.endswith(".npz") else spec
-    return name if intensity == 1.0 else f"{name}-{intensity:g}"
+    name = name if intensity == 1.0 else f"{name}-{intensity:g}"
+    return f"{name}-detail" if keep_detail else name
 
 
 def _output_suffix(source: Path) -> str:

@@ -9,6 +9,8 @@ model and applies it to crops and photos.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from pixelfes.models._registry import register
@@ -17,10 +19,14 @@ from pixelfes.models.base import BaseImageModel, expect_shape
 from pixelfes.models.pixel_ridge import PixelRidge
 from pixelfes.models.shape_ridge import ShapeRidge, check_shapes
 
-__all__ = ["N_RING", "GeometryModel"]
+__all__ = ["KEEP_DETAIL", "N_RING", "GeometryModel", "low_band"]
 
 #: Ring points appended to every shape by :func:`pixelfes.faces.warp.with_ring`.
 N_RING = 16
+#: ``detail`` that keeps the face's own fine detail (Gaussian sigma, pixels of a 128 crop).
+KEEP_DETAIL = 2.0
+#: Largest ``detail`` sigma accepted (crop pixels).
+MAX_DETAIL = 16.0
 
 
 @register()
@@ -35,6 +41,15 @@ class GeometryModel(BaseImageModel):
         Ridge penalty of the shape model (squared pixels).
     rank : int, default=16
         Rank of the shape model's coefficient matrix.
+    detail : float, default=0.0
+        How the texture step is applied (not fitted). 0: at every frame pixel as fitted,
+        ``w x + b``; the weights ``w`` (about 0.5 over the face) then scale the face's own
+        fine detail (freckles, wrinkles, glasses frames) by ``w`` as well. > 0: ``w`` and
+        ``b`` act on the frame's Gaussian low band of this sigma (crop pixels) and the
+        finer detail ``x - low`` passes through unchanged: sharper and closer to the
+        person, but the independent judges read the expression less often and more of
+        the input's old contours stay (docs/geometry.md, "The texture step and the
+        judges"). ``KEEP_DETAIL`` is the value measured there.
 
     Attributes
     ----------
@@ -64,7 +79,7 @@ class GeometryModel(BaseImageModel):
         mean displacement).
     """
 
-    _param_names = ("alpha", "shape_alpha", "rank")
+    _param_names = ("alpha", "shape_alpha", "rank", "detail")
     _array_names = (
         "coef_",
         "intercept_",
@@ -82,10 +97,13 @@ class GeometryModel(BaseImageModel):
     _frame_names = ("mean_shape_", "triangles_", "mouth_polygon_")
     _extra_names = ("gain_", "face_luma_")
 
-    def __init__(self, alpha: float = 0.4, shape_alpha: float = 10000.0, rank: int = 16) -> None:
+    def __init__(
+        self, alpha: float = 0.4, shape_alpha: float = 10000.0, rank: int = 16, detail: float = 0.0
+    ) -> None:
         self.alpha = alpha
         self.shape_alpha = shape_alpha
         self.rank = rank
+        self.detail = detail
 
     @classmethod
     def from_parts(
@@ -159,9 +177,14 @@ class GeometryModel(BaseImageModel):
 
         ``face_luma``: each face's mean luma, one number or shape (N,); ``r`` is it over
         ``face_luma_`` (the fit divided each pair by it: Eq. 3-6 on ``x / r``, ``t / r``).
+        With ``detail`` > 0, ``x`` is the frames' Gaussian low band (:func:`low_band`), so
+        the finer detail is left as it is.
         """
         self._check_fitted()
+        self._check_hyper_parameters()  # ``detail`` may have been set after loading
         frames = np.asarray(frames, np.float32)
+        if self.detail:
+            frames = low_band(frames, float(self.detail))
         ratio = np.asarray(face_luma, np.float32).reshape(-1, 1, 1) / np.float32(self.face_luma_)
         w, b = self.coef_[..., 0], self.intercept_[..., 0]
         return frames * (w - np.float32(1.0)) + b * ratio
@@ -191,6 +214,11 @@ class GeometryModel(BaseImageModel):
         check_positive(self.shape_alpha, "shape_alpha")
         if isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank < 1:
             raise ValueError(f"rank must be a positive integer, got {self.rank!r}")
+        detail = self.detail
+        if isinstance(detail, bool) or not isinstance(detail, numbers.Real):
+            raise ValueError(f"detail must be a number, got {detail!r}")
+        if not 0.0 <= detail <= MAX_DETAIL:  # NaN fails too
+            raise ValueError(f"detail must be between 0 and {MAX_DETAIL:g}, got {detail!r}")
 
     def _count_parameters(self) -> int:
         learned = [name for name in self._array_names if name not in self._frame_names]
@@ -232,3 +260,18 @@ class GeometryModel(BaseImageModel):
                 f"face_luma_ must be a number in (0, 1], got {face!r} (a model saved before "
                 "the brightness-equivariant texture: retrain it with `pixelfes train --geometry`)"
             )
+
+
+def low_band(frames: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of (N, H, W) frames with ``sigma`` pixels, edges replicated.
+
+    Separable, truncated at 3 sigma; float32 like the frames the texture step sees.
+    """
+    frames = np.asarray(frames, np.float32)
+    radius = max(1, int(np.ceil(3.0 * sigma)))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps = (taps / taps.sum()).astype(np.float32)
+    height, width = frames.shape[1:]
+    padded = np.pad(frames, ((0, 0), (radius, radius), (radius, radius)), mode="edge")
+    rows = sum(tap * padded[:, i : i + height, :] for i, tap in enumerate(taps))
+    return sum(tap * rows[:, :, i : i + width] for i, tap in enumerate(taps)).astype(np.float32)

@@ -161,8 +161,13 @@ def _build(archive: SafeArchive, name: str) -> BaseImageModel:
     if cls is None:
         raise ModelFileError(f"{name}: unknown model class {header.get('class')!r}")
     params = header.get("params")
-    if not isinstance(params, dict) or set(params) != set(cls._param_names):
+    if not isinstance(params, dict):
         raise ModelFileError(f"{name}: hyper-parameters do not match {cls.__name__}")
+    if set(params) != set(cls._param_names):
+        raise ModelFileError(
+            f"{name}: hyper-parameters {sorted(params)} do not match {cls.__name__}'s "
+            f"{sorted(cls._param_names)} (a file from another version of pixelfes: retrain it)"
+        )
     model = cls(**params)
     model._check_hyper_parameters()
     shape = header.get("image_shape")
