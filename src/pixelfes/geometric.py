@@ -13,7 +13,8 @@ crops (:func:`synthesize`) and to photos at their own resolution (:func:`edit_fa
 4. the texture change is computed in the mean target shape's frame (every training pair
    warped there, so each pixel's ridge regression sees the same facial point), warped to
    the predicted shape, scaled by ``intensity`` and added under the feathered paste mask,
-   as for plain Pixel-RR;
+   as for plain Pixel-RR (with the model's ``detail`` > 0 the step acts on the frame's
+   low band and the face's finer detail is left as it is);
 5. where the predicted mouth opens wider than the input's, the interior comes from the
    mouth model: each pixel of the mouth frame (:mod:`pixelfes.faces.mouth`) regressed on
    the face's mean luma over the training targets' most opened mouths (teeth under the
