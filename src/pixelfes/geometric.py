@@ -40,7 +40,7 @@ from pixelfes.colour import luma, to_unit
 from pixelfes.data.splits import subject_kfold, subject_train_test_split
 from pixelfes.exceptions import GeometryError
 from pixelfes.faces.align import AlignedFace, paste_change
-from pixelfes.faces.geometry import invert_affine
+from pixelfes.faces.geometry import apply_affine, invert_affine
 from pixelfes.faces.landmarks import INNER_LIPS, N_DENSE, dense_landmarks, mesh_priority
 from pixelfes.faces.mouth import (
     canonical_polygon,
@@ -430,15 +430,10 @@ def edit_face(
 def _replace(image: np.ndarray, face: AlignedFace, values: np.ndarray, weight: np.ndarray):
     """Blend crop ``values`` (S, S, 3) on [0, 1] into the photo with crop weights (S, S)."""
     ys, xs = np.nonzero(weight > 0)
-    lo_x, hi_x, lo_y, hi_y = xs.min() - 1, xs.max() + 1, ys.min() - 1, ys.max() + 1
-    corners = np.array([[lo_x, lo_y], [hi_x, lo_y], [lo_x, hi_y], [hi_x, hi_y]], np.float64)
-    inverse = invert_affine(face.matrix)
-    box = corners @ inverse[:, :2].T + inverse[:, 2]
-    h, w = image.shape[:2]
-    x0, y0 = (int(np.clip(np.floor(v), 0, m)) for v, m in zip(box.min(0), (w, h), strict=True))
-    x1, y1 = (int(np.clip(np.ceil(v) + 1, 0, m)) for v, m in zip(box.max(0), (w, h), strict=True))
-    if x1 <= x0 or y1 <= y0:
+    box = _photo_box(image.shape, face, (xs.min() - 1, ys.min() - 1), (xs.max() + 1, ys.max() + 1))
+    if box is None:
         return image
+    x0, y0, x1, y1 = box
     m = np.array(face.matrix, np.float64)
     m[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
@@ -456,17 +451,18 @@ def _replace(image: np.ndarray, face: AlignedFace, values: np.ndarray, weight: n
 def mesh_box(image_shape: tuple[int, ...], face: AlignedFace) -> tuple[int, int, int, int] | None:
     """The photo box ``(x0, y0, x1, y1)`` under the mesh's square (the crop and a margin of
     ``RING_EXTENT`` crop sides): :func:`edit_face` changes no pixel outside it."""
-    size = face.size
-    margin = int(np.ceil(RING_EXTENT * size))
-    inverse = invert_affine(face.matrix)
-    lo, hi = -margin, size + margin
-    square = np.array([[lo, lo], [hi, lo], [lo, hi], [hi, hi]], np.float64)
-    corners = square @ inverse[:, :2].T + inverse[:, 2]
-    h, w = image_shape[:2]
-    x0 = int(np.clip(np.floor(corners[:, 0].min()), 0, w))
-    y0 = int(np.clip(np.floor(corners[:, 1].min()), 0, h))
-    x1 = int(np.clip(np.ceil(corners[:, 0].max()) + 1, 0, w))
-    y1 = int(np.clip(np.ceil(corners[:, 1].max()) + 1, 0, h))
+    margin = int(np.ceil(RING_EXTENT * face.size))
+    return _photo_box(image_shape, face, (-margin, -margin), (face.size + margin,) * 2)
+
+
+def _photo_box(image_shape: tuple[int, ...], face: AlignedFace, low, high):
+    """The photo box ``(x0, y0, x1, y1)`` covering the crop rectangle from ``low`` to
+    ``high`` (crop pixels, x and y), clipped to the photo; None if nothing is left."""
+    (lx, ly), (hx, hy) = low, high
+    corners = apply_affine(invert_affine(face.matrix), [[lx, ly], [hx, ly], [lx, hy], [hx, hy]])
+    size = image_shape[1::-1]  # (w, h)
+    x0, y0 = (int(np.clip(np.floor(v), 0, m)) for v, m in zip(corners.min(0), size, strict=True))
+    x1, y1 = (int(np.clip(np.ceil(v) + 1, 0, m)) for v, m in zip(corners.max(0), size, strict=True))
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
