@@ -46,7 +46,7 @@ import cv2
 import numpy as np
 
 from pixelfes import geometric
-from pixelfes.colour import luma, to_rgb
+from pixelfes.colour import luma, to_rgb, to_unit
 from pixelfes.config import data_root
 from pixelfes.data import find_pairs, load_pairs
 from pixelfes.editing import load_model
@@ -57,7 +57,6 @@ from pixelfes.evaluation.lodo_report import EXPRESSION_ORDER
 from pixelfes.evaluation.pairs import load_sets
 from pixelfes.evaluation.report import markdown_table
 from pixelfes.faces import align
-from pixelfes.faces.mouth import face_mean
 from pixelfes.faces.pose import in_input_pose
 from pixelfes.imageio import read_image, write_image
 from pixelfes.models import GeometryModel
@@ -85,16 +84,13 @@ class TwoBand(GeometryModel):
 
 
 def training_frames(model: GeometryModel, X: np.ndarray, T: np.ndarray, landmarks):
-    """Brightness-divided luma frames of the training pairs, as :func:`geometric.fit_texture`
-    builds them: (N, S, S) inputs and targets."""
+    """The training pairs' (N, S, S) frames as :func:`geometric.fit_texture` regresses them."""
     X3, T3 = to_rgb(X), to_rgb(T)
-    sx, st = landmarks(X3), landmarks(T3)
-    lx, lt = luma(X3.astype(np.float32) / 255), luma(T3.astype(np.float32) / 255)
-    faces = np.array([face_mean(y, s) for y, s in zip(lx, sx, strict=True)])
-    ratio = (np.maximum(faces, 1e-3) / faces.mean()).astype(np.float32)[:, None, None]
-    frame, tri = model.mean_shape_.astype(np.float64), model.triangles
-    return (geometric.frame_crops(lx, sx, frame, tri) / ratio,
-            geometric.frame_crops(lt, st, frame, tri) / ratio)  # fmt: skip
+    lx, lt = (luma(to_unit(crops)) for crops in (X3, T3))
+    frame = model.mean_shape_.astype(np.float64)
+    return geometric.texture_frames(lx, lt, landmarks(X3), landmarks(T3), frame, model.triangles)[
+        :2
+    ]
 
 
 def variants(model: GeometryModel, x: np.ndarray, t: np.ndarray) -> dict[str, GeometryModel]:

@@ -73,6 +73,7 @@ __all__ = [
     "frame_crops",
     "mesh_box",
     "synthesize",
+    "texture_frames",
     "train_geometry",
 ]
 
@@ -172,15 +173,9 @@ def fit(
                                     gain=gain, face_luma=face_luma)  # fmt: skip
 
 
-def fit_texture(
-    luma_x: np.ndarray,
-    luma_t: np.ndarray,
-    shapes_x: np.ndarray,
-    shapes_t: np.ndarray,
-    frame: np.ndarray,
-    triangles,
-    alpha: float = 0.4,
-) -> tuple[PixelRidge, float]:
+def fit_texture(luma_x: np.ndarray, luma_t: np.ndarray, shapes_x: np.ndarray,
+                shapes_t: np.ndarray, frame: np.ndarray, triangles,
+                alpha: float = 0.4) -> tuple[PixelRidge, float]:  # fmt: skip
     """The texture model of :func:`fit`: (PixelRidge on (S, S, 1), mean face luma).
 
     Each (S, S) luma pair is warped to the ``frame`` shape and divided by its input face's
@@ -189,14 +184,21 @@ def fit_texture(
     do, Liu, Shan & Zhang 2001), so a face darker or lighter than the training faces is
     not pulled towards their brightness.
     """
-    faces = np.array([face_mean(y, s) for y, s in zip(luma_x, shapes_x, strict=True)])
-    face_luma = float(faces.mean())
-    ratio = (np.maximum(faces, 1e-3) / face_luma).astype(np.float32)[:, None, None, None]
-    frames_x = frame_crops(luma_x, shapes_x, frame, triangles)[..., None] / ratio
-    frames_t = frame_crops(luma_t, shapes_t, frame, triangles)[..., None] / ratio
+    frames_x, frames_t, face_luma = texture_frames(luma_x, luma_t, shapes_x, shapes_t, frame,
+                                                   triangles)  # fmt: skip
     with warnings.catch_warnings():  # a dark face's frames exceed 1 once divided
         warnings.filterwarnings("ignore", r".*outside \[0, 1\]", UserWarning)
-        return PixelRidge(alpha=alpha).fit(frames_x, frames_t), face_luma
+        texture = PixelRidge(alpha=alpha).fit(frames_x[..., None], frames_t[..., None])
+    return texture, face_luma
+
+
+def texture_frames(luma_x, luma_t, shapes_x, shapes_t, frame, triangles):
+    """The (N, S, S) input and target frames :func:`fit_texture` regresses, each pair divided
+    by its input face's mean luma over the mean of those, and that mean."""
+    faces = np.array([face_mean(y, s) for y, s in zip(luma_x, shapes_x, strict=True)])
+    ratio = (np.maximum(faces, 1e-3) / faces.mean()).astype(np.float32)[:, None, None]
+    pairs = ((luma_x, shapes_x), (luma_t, shapes_t))
+    return (*(frame_crops(y, s, frame, triangles) / ratio for y, s in pairs), float(faces.mean()))
 
 
 def fit_mouth(
